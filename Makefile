@@ -1,0 +1,45 @@
+# Reportbook. `make run` starts the product, `make test` runs the tests; both set up first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+export PORT
+
+.PHONY: setup run test api worker scheduler seed bench lint clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required" or 0)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(STAMP) ## create .venv and install everything
+
+run: setup ## start API + workers + scheduler (+ redis-server) on embedded defaults
+	$(BIN)/reportbook run
+
+test: setup ## run the whole test suite
+	$(BIN)/python -m pytest
+
+api: setup ## the API alone (needs REDIS_URL)
+	$(BIN)/uvicorn --factory service.main:create_app --port $(PORT) --reload
+
+worker: setup ## one RQ worker alone (needs REDIS_URL)
+	$(BIN)/python -m scheduler.worker
+
+scheduler: setup ## the scheduler alone (needs REDIS_URL)
+	$(BIN)/python -m scheduler
+
+seed: setup ## load the sample dataset
+	$(BIN)/reportbook seed
+
+bench: setup ## request-to-PDF benchmark, see BENCHMARKS.md
+	$(BIN)/python bench/request_to_pdf.py
+
+lint: setup
+	$(BIN)/ruff check reporting service scheduler tests bench
+	$(BIN)/ruff format --check reporting service scheduler tests bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

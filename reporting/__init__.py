@@ -1,0 +1,1 @@
+"""Reportbook's shared library: settings, the store, notebooks, execution and export."""

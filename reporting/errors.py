@@ -1,0 +1,33 @@
+"""One error hierarchy for the library; the service maps each family to an HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReportbookError(Exception):
+    """Base of every error Reportbook raises on purpose."""
+
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ReportbookError):
+    status_code = 404
+
+
+class InvalidInput(ReportbookError):
+    """Bad input; `errors` uses FastAPI's 422 shape: [{"loc": [...], "msg": ..., "type": ...}]."""
+
+    status_code = 422
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors))
+        self.errors = errors
+
+
+class Unavailable(ReportbookError):
+    status_code = 503

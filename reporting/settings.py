@@ -1,0 +1,71 @@
+"""One Settings object, read from the environment (and `.env`) once and passed in."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MASTER_KEY_FILE = "master.key"
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    environment: Environment = Environment.development
+    data_dir: Path = Field(default=Path("var"), validation_alias="REPORTBOOK_DATA_DIR")
+    notebooks_dir: Path = Field(
+        default=PROJECT_ROOT / "notebooks", validation_alias="REPORTBOOK_NOTEBOOKS_DIR"
+    )
+    mongodb_uri: str | None = None
+    mongodb_database: str = "reportbook"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    queue_name: str = "reports"
+    master_key: SecretStr | None = None
+    scheduler_interval_seconds: float = Field(default=3600, gt=0)
+    task_timeout_seconds: int = Field(default=1800, gt=0)
+    kernel_name: str = "python3"
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        self.notebooks_dir = self.notebooks_dir.expanduser().resolve()
+        if self.mongodb_uri == "":
+            self.mongodb_uri = None
+        if self.master_key is None:
+            key_file = self.data_dir / MASTER_KEY_FILE
+            if key_file.is_file():
+                self.master_key = SecretStr(key_file.read_text().strip())
+        if self.environment is Environment.production and self.master_key is None:
+            raise ValueError("MASTER_KEY must be set when ENVIRONMENT=production")
+        return self
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @property
+    def embedded_db_dir(self) -> Path:
+        return self.data_dir / "db"
+
+    @property
+    def job_timeout_seconds(self) -> int:
+        """RQ's hard limit for one job: the run's own limit plus time to record the result."""
+        return self.task_timeout_seconds + 60
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.data_dir / MASTER_KEY_FILE
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment; keyword overrides win (used by tests)."""
+    return Settings(**overrides)

@@ -1,0 +1,22 @@
+"""`python -m scheduler`: the scheduler process (ticks until SIGINT/SIGTERM)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+from reporting.logs import configure_logging
+from reporting.settings import load_settings
+from scheduler.tick import run_scheduler
+
+
+def main() -> None:
+    configure_logging()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    run_scheduler(load_settings(), stop)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Reportbook's REST API (FastAPI)."""

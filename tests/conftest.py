@@ -1,0 +1,57 @@
+"""Shared fixtures: a real redis-server, a real embedded store in a temporary data dir, and the
+project's notebooks plus the test fixtures in one notebooks directory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from reporting.processes import start_redis, stop
+from reporting.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+MASTER_KEY = "test-master-key-0123456789"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    process, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    stop(process)
+
+
+@pytest.fixture
+def redis_url(redis_server: str):
+    client = Redis.from_url(redis_server)
+    client.flushall()
+    yield redis_server
+    client.flushall()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def notebooks_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The product's notebooks and the test fixture notebooks, side by side."""
+    folder = tmp_path_factory.mktemp("notebooks")
+    for source in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "tests/notebooks").glob("*.ipynb")]:
+        shutil.copy(source, folder / source.name)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str, notebooks_dir: Path, monkeypatch) -> Settings:
+    """Settings for one test, also exported to the environment so that the kernels a test
+    starts (which read their settings from the environment) use the same store."""
+    env = {
+        "REPORTBOOK_DATA_DIR": str(tmp_path / "data"),
+        "REPORTBOOK_NOTEBOOKS_DIR": str(notebooks_dir),
+        "REDIS_URL": redis_url,
+        "MASTER_KEY": MASTER_KEY,
+        "MONGODB_URI": "",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return load_settings()
