@@ -15,7 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     run.add_argument(
-        "--workers", type=int, default=int(os.environ.get("REPORTBOOK_WORKERS", "2")),
+        "--workers",
+        type=int,
+        default=int(os.environ.get("REPORTBOOK_WORKERS", "2")),
         help="RQ worker processes (default 2, one per core here)",
     )
     commands.add_parser("seed", help="load the sample dataset into the store (once)")

@@ -96,7 +96,5 @@ def execute(
         partial = nbformat.read(output_path, as_version=4)
         raise NotebookFailed(_error(exc, partial), partial) from None
     seconds = time.perf_counter() - started
-    cell_seconds = sum(
-        (c.metadata.get("papermill", {}).get("duration") or 0.0) for c in nb.cells
-    )
+    cell_seconds = sum((c.metadata.get("papermill", {}).get("duration") or 0.0) for c in nb.cells)
     return Execution(nb, seconds, cell_seconds)

@@ -54,8 +54,8 @@ def _banner(host: str, port: int, key_file: Path | None) -> str:
         f"Reportbook is running: {base}  (API docs: {base}/docs)",
         f"Master key: {key_file} (mode 0600)" if key_file else "Master key: from MASTER_KEY",
         "Create your first API key:",
-        f"  curl -s -X POST {base}/v1/admin/api-keys -H \"X-Master-Key: {master}\" \\",
-        "       -H 'Content-Type: application/json' -d '{\"name\": \"me\", \"role\": \"admin\"}'",
+        f'  curl -s -X POST {base}/v1/admin/api-keys -H "X-Master-Key: {master}" \\',
+        '       -H \'Content-Type: application/json\' -d \'{"name": "me", "role": "admin"}\'',
         "Press Ctrl-C to stop.",
         "",
     ]
@@ -86,16 +86,28 @@ def run(host: str, port: int, workers: int) -> int:
                 env["MONGODB_URI"] = mongod[1]
                 log.info("started mongod at %s", mongod[1])
             else:
-                log.info("no MONGODB_URI and no mongod on PATH: embedded store in %s",
-                         settings.embedded_db_dir)
+                log.info(
+                    "no MONGODB_URI and no mongod on PATH: embedded store in %s",
+                    settings.embedded_db_dir,
+                )
         key_file = ensure_master_key(settings)
         settings = load_settings(redis_url=env["REDIS_URL"], mongodb_uri=env.get("MONGODB_URI"))
         log.info("sample data: %d posts added", seed(settings))
 
         python = sys.executable
         commands = [
-            [python, "-m", "uvicorn", "--factory", "service.main:create_app",
-             "--host", host, "--port", str(port), "--no-access-log"],
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "service.main:create_app",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
             [python, "-m", "scheduler"],
             *([python, "-m", "scheduler.worker"] for _ in range(workers)),
         ]

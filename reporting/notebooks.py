@@ -73,7 +73,9 @@ class NotebookSpec:
         the field. Dates are returned as ISO strings, as notebooks declare them.
         """
         if not isinstance(values, dict):
-            raise InvalidInput([{"loc": list(loc), "msg": "must be an object", "type": "dict_type"}])
+            raise InvalidInput(
+                [{"loc": list(loc), "msg": "must be an object", "type": "dict_type"}]
+            )
         fields: dict[str, Any] = {}
         for p in self.parameters:
             annotation = Literal[tuple(p.enum)] if p.enum else TYPES[p.type]
@@ -171,7 +173,13 @@ class NotebookCatalog:
         path = self.directory / f"{name}.ipynb" if NAME_PATTERN.match(name) else None
         if path is None or not path.is_file():
             raise InvalidInput(
-                [{"loc": list(loc), "msg": f"unknown notebook {name!r}", "type": "unknown_notebook"}]
+                [
+                    {
+                        "loc": list(loc),
+                        "msg": f"unknown notebook {name!r}",
+                        "type": "unknown_notebook",
+                    }
+                ]
             )
         return self._load(path)
 

@@ -20,7 +20,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 20.0, process: subprocess.Popen | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -50,12 +52,18 @@ def start_redis(directory: Path, port: int | None = None) -> tuple[subprocess.Po
     process = subprocess.Popen(
         [
             redis_server_binary(),
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--dir", str(directory),
-            "--save", "60 1",
-            "--appendonly", "no",
-            "--logfile", str(directory / "redis.log"),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(directory),
+            "--save",
+            "60 1",
+            "--appendonly",
+            "no",
+            "--logfile",
+            str(directory / "redis.log"),
         ],
         start_new_session=True,
     )
@@ -73,10 +81,14 @@ def start_mongod(directory: Path) -> tuple[subprocess.Popen, str] | None:
     process = subprocess.Popen(
         [
             binary,
-            "--dbpath", str(directory),
-            "--bind_ip", "127.0.0.1",
-            "--port", str(port),
-            "--logpath", str(directory / "mongod.log"),
+            "--dbpath",
+            str(directory),
+            "--bind_ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--logpath",
+            str(directory / "mongod.log"),
         ],
         start_new_session=True,
     )

@@ -89,10 +89,14 @@ class TaskRun:
         timings["execution"] = run.cell_seconds
         timings["kernel_and_papermill"] = run.seconds - run.cell_seconds
         started = time.perf_counter()
-        html, pdf = export_report(run.notebook)
+        html, pdf = export_report(
+            run.notebook, {"metadata": {"name": spec.name, "path": str(spec.path.parent)}}
+        )
         timings["export"] = time.perf_counter() - started
         saved = [
-            _store_artifact(self.artifacts, task_id, NOTEBOOK, nbformat.writes(run.notebook).encode()),
+            _store_artifact(
+                self.artifacts, task_id, NOTEBOOK, nbformat.writes(run.notebook).encode()
+            ),
             _store_artifact(self.artifacts, task_id, HTML, html.encode()),
             _store_artifact(self.artifacts, task_id, PDF, pdf),
         ]

@@ -45,7 +45,9 @@ def current_principal(
     record = context.api_keys.verify(credentials.credentials)
     if record is None:
         raise _unauthorized("invalid or revoked API key")
-    return Principal(id=record["_id"], kind="api_key", name=record["name"], role=Role(record["role"]))
+    return Principal(
+        id=record["_id"], kind="api_key", name=record["name"], role=Role(record["role"])
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

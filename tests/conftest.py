@@ -36,7 +36,10 @@ def redis_url(redis_server: str):
 def notebooks_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The product's notebooks and the test fixture notebooks, side by side."""
     folder = tmp_path_factory.mktemp("notebooks")
-    for source in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "tests/notebooks").glob("*.ipynb")]:
+    for source in [
+        *(ROOT / "notebooks").glob("*.ipynb"),
+        *(ROOT / "tests/notebooks").glob("*.ipynb"),
+    ]:
         shutil.copy(source, folder / source.name)
     return folder
 

@@ -24,7 +24,9 @@ def client(app):
 @pytest.fixture
 def auth(client) -> dict[str, str]:
     response = client.post(
-        "/v1/admin/api-keys", headers={"X-Master-Key": MASTER_KEY}, json={"name": "t", "role": "admin"}
+        "/v1/admin/api-keys",
+        headers={"X-Master-Key": MASTER_KEY},
+        json={"name": "t", "role": "admin"},
     )
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['key']}"}
@@ -32,7 +34,9 @@ def auth(client) -> dict[str, str]:
 
 def test_master_key_creates_an_api_key_shown_once(client):
     response = client.post(
-        "/v1/admin/api-keys", headers={"X-Master-Key": MASTER_KEY}, json={"name": "ops", "role": "admin"}
+        "/v1/admin/api-keys",
+        headers={"X-Master-Key": MASTER_KEY},
+        json={"name": "ops", "role": "admin"},
     )
     assert response.status_code == 201
     body = response.json()
@@ -111,18 +115,28 @@ def test_future_task_waits_for_the_scheduler(client, auth, settings):
         ({"notebook": "nope"}, ["body", "notebook"]),
         ({"notebook": "../notebooks/reddit_report"}, ["body", "notebook"]),
         ({"parameters": {}}, ["body", "notebook"]),
-        ({"notebook": "reddit_report", "parameters": {"colour": "red"}}, ["body", "parameters", "colour"]),
-        ({"notebook": "reddit_report", "parameters": {"brands": "Brevio"}}, ["body", "parameters", "brands"]),
+        (
+            {"notebook": "reddit_report", "parameters": {"colour": "red"}},
+            ["body", "parameters", "colour"],
+        ),
+        (
+            {"notebook": "reddit_report", "parameters": {"brands": "Brevio"}},
+            ["body", "parameters", "brands"],
+        ),
         ({"notebook": "broken", "parameters": {"divisor": "1"}}, ["body", "parameters", "divisor"]),
         ({"notebook": "broken", "parameters": []}, ["body", "parameters"]),
         ({"notebook": "broken", "run_at": "tomorrow"}, ["body", "run_at"]),
         ({"notebook": "broken", "run_at": "2030-01-01T00:00:00"}, ["body", "run_at"]),
     ],
 )
-def test_bad_task_requests_are_422_naming_the_field_and_store_nothing(client, auth, settings, body, loc):
+def test_bad_task_requests_are_422_naming_the_field_and_store_nothing(
+    client, auth, settings, body, loc
+):
     response = client.post("/v1/tasks", headers=auth, json=body)
     assert response.status_code == 422, response.text
-    assert any(error["loc"][: len(loc)] == loc for error in response.json()["detail"]), response.text
+    assert any(error["loc"][: len(loc)] == loc for error in response.json()["detail"]), (
+        response.text
+    )
     assert client.get("/v1/tasks", headers=auth).json()["total"] == 0
     assert report_queue(settings).count == 0
 
@@ -138,7 +152,11 @@ def test_malformed_json_is_422(client, auth, settings):
 
 def test_list_tasks_filters_and_paginates(client, auth):
     for divisor in (1, 2, 3):
-        client.post("/v1/tasks", headers=auth, json={"notebook": "broken", "parameters": {"divisor": divisor}})
+        client.post(
+            "/v1/tasks",
+            headers=auth,
+            json={"notebook": "broken", "parameters": {"divisor": divisor}},
+        )
     client.post("/v1/tasks", headers=auth, json={"notebook": "reddit_report"})
     page = client.get("/v1/tasks?notebook=broken&limit=2&offset=0", headers=auth).json()
     assert page["total"] == 3 and [t["parameters"]["divisor"] for t in page["items"]] == [3, 2]

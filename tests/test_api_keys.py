@@ -17,6 +17,13 @@ def test_wrong_or_malformed_keys_are_refused(settings):
     repo = ApiKeyRepository(open_store(settings).db)
     new = repo.create("ci", Role.user)
     prefix = new.record["prefix"]
-    for bad in ["", "rb_", "nonsense", f"rb_{prefix}_wrong", f"xx_{prefix}_{new.key[-10:]}",
-                new.key + "x", f"rb_{prefix}_{new.key.split('_')[2]}_extra"]:
+    for bad in [
+        "",
+        "rb_",
+        "nonsense",
+        f"rb_{prefix}_wrong",
+        f"xx_{prefix}_{new.key[-10:]}",
+        new.key + "x",
+        f"rb_{prefix}_{new.key.split('_')[2]}_extra",
+    ]:
         assert repo.verify(bad) is None, bad

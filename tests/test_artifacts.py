@@ -17,7 +17,9 @@ def test_missing_artifact_is_not_found(tmp_path):
         FileArtifactStore(tmp_path).get("t1", "report.pdf")
 
 
-@pytest.mark.parametrize(("task_id", "name"), [("..", "x"), ("t1", "../x"), ("t1", "/etc/passwd"), ("a/b", "x")])
+@pytest.mark.parametrize(
+    ("task_id", "name"), [("..", "x"), ("t1", "../x"), ("t1", "/etc/passwd"), ("a/b", "x")]
+)
 def test_unsafe_paths_are_refused(tmp_path, task_id, name):
     with pytest.raises(ValueError):
         FileArtifactStore(tmp_path).put(task_id, name, b"x")

@@ -73,7 +73,9 @@ def test_enum_restricts_values(tmp_path, notebooks_dir):
         spec.validate({"label": "c"})
 
 
-@pytest.mark.parametrize("name", ["../notebooks/reddit_report", "/etc/passwd", "missing", "", "a/b"])
+@pytest.mark.parametrize(
+    "name", ["../notebooks/reddit_report", "/etc/passwd", "missing", "", "a/b"]
+)
 def test_unknown_or_unsafe_names_are_invalid(catalog, name):
     with pytest.raises(InvalidInput) as raised:
         catalog.get(name)

@@ -28,8 +28,10 @@ def test_enqueue_now_queues_in_store_and_redis(settings):
 
 def test_tick_enqueues_due_tasks_once_and_leaves_future_ones(settings):
     tasks, queue = _setup(settings)
-    due = [tasks.create("broken", {}, "k", run_at=utcnow() - dt.timedelta(seconds=s))["_id"]
-           for s in (30, 10)]
+    due = [
+        tasks.create("broken", {}, "k", run_at=utcnow() - dt.timedelta(seconds=s))["_id"]
+        for s in (30, 10)
+    ]
     future = tasks.create("broken", {}, "k", run_at=utcnow() + dt.timedelta(hours=1))["_id"]
     assert tick(tasks, queue, 60) == 2
     assert tick(tasks, queue, 60) == 0  # a second tick finds nothing more

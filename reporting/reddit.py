@@ -1,0 +1,121 @@
+"""Raw Reddit data: the repository for posts and comments (the only place their queries live).
+
+Documents keep Reddit's own field names (`id`, `name`, `subreddit`, `created_utc`, ...) plus
+`product`, the slug of the product the data was collected for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+from pymongo import ASCENDING as ASC
+
+POSTS = "reddit_posts"
+COMMENTS = "reddit_comments"
+
+POST_FIELDS = [
+    "id", "name", "subreddit", "title", "selftext", "author", "score", "num_comments",
+    "created_utc", "permalink", "url", "product",
+]  # fmt: skip
+COMMENT_FIELDS = [
+    "id", "name", "link_id", "parent_id", "subreddit", "body", "author", "score",
+    "created_utc", "product",
+]  # fmt: skip
+
+
+def _as_date(value: date | datetime | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def period_filter(
+    product: str,
+    start: date | str,
+    end: date | str,
+    subreddits: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The query for one product's documents from `start` to `end` (whole UTC days, inclusive).
+
+    Subreddit names match case-insensitively, as on Reddit (`coffee` finds r/Coffee).
+    """
+    lo = datetime.combine(_as_date(start), time(), UTC).timestamp()
+    hi = datetime.combine(_as_date(end) + timedelta(days=1), time(), UTC).timestamp()
+    query: dict[str, Any] = {"product": product, "created_utc": {"$gte": lo, "$lt": hi}}
+    if subreddits:
+        names = [re.escape(s.removeprefix("r/")) for s in subreddits]
+        query["subreddit"] = {"$in": [re.compile(f"^{n}$", re.IGNORECASE) for n in names]}
+    return query
+
+
+def _frame(docs: Iterable[dict], columns: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame(list(docs), columns=columns)
+    df["created_utc"] = df["created_utc"].astype("float64")
+    df["created"] = pd.to_datetime(df["created_utc"], unit="s", utc=True)
+    return df
+
+
+class RedditRepository:
+    """Reddit posts and comments stored per product, read back as DataFrames."""
+
+    def __init__(self, db: Any) -> None:
+        self.posts = db[POSTS]
+        self.comments = db[COMMENTS]
+
+    def ensure_indexes(self) -> None:
+        for collection in (self.posts, self.comments):
+            collection.create_index([("product", ASC), ("created_utc", ASC)])
+            collection.create_index([("product", ASC), ("id", ASC)], unique=True)
+        self.comments.create_index([("product", ASC), ("link_id", ASC)])
+
+    def insert_posts(self, docs: Sequence[dict]) -> int:
+        return self._insert(self.posts, docs)
+
+    def insert_comments(self, docs: Sequence[dict]) -> int:
+        return self._insert(self.comments, docs)
+
+    @staticmethod
+    def _insert(collection: Any, docs: Sequence[dict]) -> int:
+        if not docs:
+            return 0
+        # Copies: insert_many adds `_id` to the dicts it is given.
+        return len(collection.insert_many([dict(d) for d in docs], ordered=True).inserted_ids)
+
+    def count_posts(self, product: str) -> int:
+        return self.posts.count_documents({"product": product})
+
+    def count_comments(self, product: str) -> int:
+        return self.comments.count_documents({"product": product})
+
+    def load_posts(
+        self,
+        product: str,
+        start: date | str,
+        end: date | str,
+        subreddits: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Posts created from `start` to `end` (inclusive), oldest first, with a UTC `created`."""
+        return self._load(self.posts, POST_FIELDS, product, start, end, subreddits)
+
+    def load_comments(
+        self,
+        product: str,
+        start: date | str,
+        end: date | str,
+        subreddits: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Comments created from `start` to `end` (inclusive), oldest first, like load_posts."""
+        return self._load(self.comments, COMMENT_FIELDS, product, start, end, subreddits)
+
+    @staticmethod
+    def _load(collection, fields, product, start, end, subreddits) -> pd.DataFrame:
+        projection = {f: 1 for f in fields} | {"_id": 0}
+        docs = collection.find(period_filter(product, start, end, subreddits), projection)
+        # Sorted here: the embedded store sorts in Python, slower than pandas.
+        return _frame(docs, fields).sort_values("created_utc", kind="stable", ignore_index=True)

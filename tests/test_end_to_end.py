@@ -1,0 +1,193 @@
+"""The product as a user runs it: `reportbook run` (what `make run` calls) starts a private
+redis-server, the API under uvicorn, two RQ workers and the scheduler on the embedded store;
+the tests then drive it over HTTP only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from pypdf import PdfReader
+
+from reporting.processes import free_port
+from reporting.sample_data import SAMPLE_BRANDS
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def product(tmp_path_factory, notebooks_dir):
+    data_dir = tmp_path_factory.mktemp("product")
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "MONGODB_URI", "MASTER_KEY"}
+    }
+    env.update(
+        REPORTBOOK_DATA_DIR=str(data_dir / "var"),
+        REPORTBOOK_NOTEBOOKS_DIR=str(notebooks_dir),
+        SCHEDULER_INTERVAL_SECONDS="1",
+        PORT=str(port),
+    )
+    log = open(data_dir / "run.log", "w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reporting.cli", "run", "--workers", "2"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        assert process.poll() is None, (data_dir / "run.log").read_text()
+        try:
+            if httpx.get(f"{base}/healthcheck").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the product did not start"
+        time.sleep(0.2)
+    with httpx.Client(base_url=base, timeout=30) as client:
+        yield {
+            "client": client,
+            "process": process,
+            "data": data_dir / "var",
+            "log": data_dir / "run.log",
+        }
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+
+
+@pytest.fixture(scope="module")
+def auth(product) -> dict[str, str]:
+    master = (product["data"] / "master.key").read_text().strip()
+    response = product["client"].post(
+        "/v1/admin/api-keys",
+        headers={"X-Master-Key": master},
+        json={"name": "e2e", "role": "admin"},
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['key']}"}
+
+
+def wait_for(client: httpx.Client, auth: dict, task_id: str, done=("success", "failed")) -> dict:
+    seen = []
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        task = client.get(f"/v1/tasks/{task_id}", headers=auth).json()
+        if not seen or seen[-1] != task["status"]:
+            seen.append(task["status"])
+        if task["status"] in done:
+            task["seen"] = seen
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"task {task_id} still {seen[-1]} after {TIMEOUT}s (saw {seen})")
+
+
+def test_master_key_is_generated_private_and_announced(product):
+    key_file = product["data"] / "master.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    log = product["log"].read_text()
+    assert str(key_file) in log and "curl -s -X POST" in log and "/v1/admin/api-keys" in log
+    assert key_file.read_text().strip() not in log  # the key itself is never printed
+
+
+def test_report_from_request_to_pdf(product, auth):
+    client = product["client"]
+    brands = SAMPLE_BRANDS[:3]
+    response = client.post(
+        "/v1/tasks",
+        headers=auth,
+        json={"notebook": "reddit_report", "parameters": {"brands": brands}},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "queued"
+    task = wait_for(client, auth, response.json()["id"])
+    assert task["status"] == "success", task
+    assert task["seen"][-1] == "success" and set(task["seen"]) <= {"queued", "running", "success"}
+    assert task["queued_at"] <= task["started_at"] <= task["finished_at"]
+
+    pdf = client.get(f"/v1/tasks/{task['id']}/pdf", headers=auth)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(pdf.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Reddit brand report" in text
+    assert all(brand in text for brand in brands)
+    for code in ("import ", "load_settings", "In [", "Out["):
+        assert code not in text, code
+    assert any(page.images for page in reader.pages)  # the charts
+
+    html = client.get(f"/v1/tasks/{task['id']}/html", headers=auth)
+    assert html.status_code == 200 and "<table" in html.text and "<script" not in html.text
+    notebook = client.get(f"/v1/tasks/{task['id']}/notebook", headers=auth).json()
+    injected = [
+        c for c in notebook["cells"] if "injected-parameters" in c["metadata"].get("tags", [])
+    ]
+    assert str(brands) in "".join(injected[0]["source"]).replace('"', "'")
+
+
+def test_failing_notebook_ends_failed_with_its_error(product, auth):
+    client = product["client"]
+    created = client.post("/v1/tasks", headers=auth, json={"notebook": "broken"}).json()
+    task = wait_for(client, auth, created["id"])
+    assert task["status"] == "failed"
+    assert task["error"]["ename"] == "ZeroDivisionError" and task["error"]["cell_index"] == 3
+    assert client.get(f"/v1/tasks/{task['id']}/pdf", headers=auth).status_code == 404
+    partial = client.get(f"/v1/tasks/{task['id']}/notebook", headers=auth)
+    assert partial.status_code == 200 and "ZeroDivisionError" in partial.text
+
+
+def test_scheduled_task_is_run_by_the_scheduler_tick(product, auth):
+    client = product["client"]
+    run_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+    created = client.post(
+        "/v1/tasks",
+        headers=auth,
+        json={"notebook": "broken", "parameters": {"divisor": 4}, "run_at": run_at.isoformat()},
+    ).json()
+    assert created["status"] == "pending"
+    task = wait_for(client, auth, created["id"])
+    assert task["status"] == "success", task
+    assert dt.datetime.fromisoformat(task["queued_at"]) >= run_at - dt.timedelta(milliseconds=5)
+
+
+def test_bad_inputs_are_rejected_and_nothing_is_queued(product, auth):
+    client = product["client"]
+    before = client.get("/v1/tasks", headers=auth).json()["total"]
+    bad = [
+        {"notebook": "no_such_report"},
+        {"notebook": "reddit_report", "parameters": {"brand": ["typo"]}},
+        {"notebook": "reddit_report", "parameters": {"start": 20260101}},
+    ]
+    for body in bad:
+        assert client.post("/v1/tasks", headers=auth, json=body).status_code == 422
+    response = client.post(
+        "/v1/tasks", headers={**auth, "Content-Type": "application/json"}, content=b"{not json"
+    )
+    assert response.status_code == 422
+    assert client.get("/v1/tasks", headers=auth).json()["total"] == before
+    assert client.post("/v1/tasks", json={"notebook": "broken"}).status_code == 401
+
+
+def test_sigterm_stops_every_process_it_started(product):
+    process = product["process"]
+    children = psutil.Process(process.pid).children(recursive=True)
+    names = " ".join(" ".join(c.cmdline()) for c in children)
+    assert "redis-server" in names and "uvicorn" in names
+    assert "scheduler.worker" in names and "-m scheduler" in names
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []

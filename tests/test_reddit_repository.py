@@ -1,0 +1,121 @@
+"""RedditRepository and seeding against the real embedded store."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import pytest
+from pymongo.errors import BulkWriteError
+
+from reporting.reddit import COMMENT_FIELDS, POST_FIELDS, RedditRepository
+from reporting.sample_data import SAMPLE_PRODUCT, generate, seed_sample_data
+from reporting.settings import load_settings
+from reporting.store import Backend, open_store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("data"), mongodb_uri=None)
+    store = open_store(settings)
+    assert store.backend is Backend.embedded
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def seeded(store):
+    inserted = seed_sample_data(store.db)
+    return inserted, RedditRepository(store.db)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return generate()
+
+
+def ts(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def post(id_: str, created: str, subreddit: str = "espresso", product: str = "edge") -> dict:
+    return {
+        "id": id_, "name": f"t3_{id_}", "subreddit": subreddit, "title": f"post {id_}",
+        "selftext": "", "author": "someone", "score": 1, "num_comments": 0,
+        "created_utc": ts(created), "permalink": f"/r/{subreddit}/comments/{id_}/x/",
+        "url": "https://www.reddit.com/", "product": product,
+    }  # fmt: skip
+
+
+def test_seeding_inserts_everything_once(store, seeded, sample):
+    inserted, repo = seeded
+    posts, comments = sample
+    assert inserted == len(posts)
+    assert repo.count_posts(SAMPLE_PRODUCT) == len(posts)
+    assert repo.count_comments(SAMPLE_PRODUCT) == len(comments)
+    assert seed_sample_data(store.db) == 0
+    assert repo.count_posts(SAMPLE_PRODUCT) == len(posts)
+    assert repo.count_comments(SAMPLE_PRODUCT) == len(comments)
+
+
+def test_load_whole_period_as_dataframes(seeded, sample):
+    _, repo = seeded
+    posts = repo.load_posts(SAMPLE_PRODUCT, date(2026, 7, 1), date(2026, 9, 30))
+    comments = repo.load_comments(SAMPLE_PRODUCT, "2026-07-01", "2026-09-30")
+    assert len(posts) == len(sample[0]) and len(comments) == len(sample[1])
+    assert posts.columns.tolist() == [*POST_FIELDS, "created"]
+    assert comments.columns.tolist() == [*COMMENT_FIELDS, "created"]
+    assert str(posts["created"].dt.tz) == "UTC"
+    assert posts["created_utc"].is_monotonic_increasing
+    first = sample[0][0]
+    assert posts.iloc[0]["id"] == first["id"]
+    assert posts.iloc[0]["created"] == datetime.fromtimestamp(first["created_utc"], UTC)
+    assert "_id" not in posts.columns
+
+
+def test_period_filter_is_inclusive_whole_days(seeded, sample):
+    _, repo = seeded
+    day = date(2026, 8, 12)
+    expected = [p["id"] for p in sample[0]
+                if datetime.fromtimestamp(p["created_utc"], UTC).date() == day]  # fmt: skip
+    loaded = repo.load_posts(SAMPLE_PRODUCT, day, day)
+    assert expected and loaded["id"].tolist() == expected
+
+
+def test_subreddit_filter_is_case_insensitive(seeded, sample):
+    _, repo = seeded
+    posts = repo.load_posts(SAMPLE_PRODUCT, "2026-07-01", "2026-07-31", ["coffee", "r/Cafe"])
+    in_july = [p for p in sample[0] if p["created_utc"] < ts("2026-08-01T00:00:00")]
+    expected = Counter(p["subreddit"] for p in in_july if p["subreddit"] in ("Coffee", "Cafe"))
+    assert Counter(posts["subreddit"]) == expected
+    comments = repo.load_comments(SAMPLE_PRODUCT, "2026-07-01", "2026-09-30", ["homebarista"])
+    assert set(comments["subreddit"]) == {"homebarista"}
+    assert len(comments) == sum(c["subreddit"] == "homebarista" for c in sample[1])
+
+
+def test_period_edges_and_products_are_separate(store, seeded):
+    _, repo = seeded
+    repo.insert_posts([
+        post("a", "2026-06-30T23:59:59"),
+        post("b", "2026-07-01T00:00:00"),
+        post("c", "2026-07-31T23:59:59", subreddit="Coffee"),
+        post("d", "2026-08-01T00:00:00"),
+    ])  # fmt: skip
+    assert repo.load_posts("edge", "2026-07-01", "2026-07-31")["id"].tolist() == ["b", "c"]
+    assert repo.load_posts("edge", "2026-07-01", "2026-07-31", ["Coffee"])["id"].tolist() == ["c"]
+    assert repo.count_posts("edge") == 4
+    assert len(repo.load_posts(SAMPLE_PRODUCT, "2026-07-01", "2026-07-31")) > 0  # untouched
+    with pytest.raises(BulkWriteError):  # (product, id) is unique
+        repo.insert_posts([post("a", "2026-07-02T00:00:00")])
+    repo.insert_posts([post("a", "2026-07-02T00:00:00", product="other")])
+    assert repo.count_posts("other") == 1
+
+
+def test_nothing_matches_gives_empty_frames_with_columns(seeded):
+    _, repo = seeded
+    posts = repo.load_posts("no-such-product", "2026-07-01", "2026-09-30")
+    comments = repo.load_comments(SAMPLE_PRODUCT, "2030-01-01", "2030-01-31")
+    assert posts.empty and posts.columns.tolist() == [*POST_FIELDS, "created"]
+    assert comments.empty and comments.columns.tolist() == [*COMMENT_FIELDS, "created"]
+    assert str(comments["created"].dt.tz) == "UTC"
+    assert repo.insert_posts([]) == 0
