@@ -58,7 +58,7 @@ class TaskRun:
             log.warning("task %s not claimable (status %s), skipped", task_id, status)
             return status
         log.info("task %s running %s", task_id, task["notebook"])
-        timings = {"queue_wait": (task["started_at"] - task["queued_at"]).total_seconds()}
+        timings = {"queue_wait": round((task["started_at"] - task["queued_at"]).total_seconds(), 3)}
         try:
             return self._execute(task, timings)
         except Exception as exc:
@@ -86,13 +86,15 @@ class TaskRun:
                 self.tasks.finish(task_id, TaskStatus.failed, [saved], timings, failure.error)
                 log.info("task %s failed: %s", task_id, failure.message)
                 return TaskStatus.failed.value
-        timings["execution"] = run.cell_seconds
-        timings["kernel_and_papermill"] = run.seconds - run.cell_seconds
         started = time.perf_counter()
         html, pdf = export_report(
             run.notebook, {"metadata": {"name": spec.name, "path": str(spec.path.parent)}}
         )
-        timings["export"] = time.perf_counter() - started
+        timings.update(
+            execution=round(run.cell_seconds, 3),
+            kernel_and_papermill=round(run.seconds - run.cell_seconds, 3),
+            export=round(time.perf_counter() - started, 3),
+        )
         saved = [
             _store_artifact(
                 self.artifacts, task_id, NOTEBOOK, nbformat.writes(run.notebook).encode()
