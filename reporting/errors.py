@@ -29,5 +29,11 @@ class InvalidInput(ReportbookError):
         self.errors = errors
 
 
-class Unavailable(ReportbookError):
-    status_code = 503
+class InvalidTransition(ReportbookError):
+    """The task is not in a status that allows this; carries the current status."""
+
+    status_code = 409
+
+    def __init__(self, action: str, status: str) -> None:
+        super().__init__(f"cannot {action} a task that is {status}")
+        self.status = status

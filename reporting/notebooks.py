@@ -65,6 +65,7 @@ class NotebookSpec:
     title: str
     description: str
     parameters: list[Parameter] = field(default_factory=list)
+    timeout_seconds: int | None = None  # overrides TASK_TIMEOUT_SECONDS for this notebook
 
     def validate(self, values: Any, loc: tuple[str, ...] = ("body", "parameters")) -> dict:
         """Check request values against the declared parameters; return papermill-ready values.
@@ -104,6 +105,7 @@ class NotebookSpec:
             "title": self.title,
             "description": self.description,
             "parameters": [p.public() for p in self.parameters],
+            "timeout_seconds": self.timeout_seconds,
         }
 
 
@@ -147,6 +149,7 @@ def load_spec(path: Path) -> NotebookSpec:
         title=meta.get("title", path.stem.replace("_", " ").capitalize()),
         description=meta.get("description", ""),
         parameters=[_parameter(p, declared.get(p["name"], {})) for p in inspected.values()],
+        timeout_seconds=meta.get("timeout_seconds"),
     )
 
 

@@ -1,22 +1,30 @@
-"""The RQ queue that carries tasks from the API and the scheduler to the workers."""
+"""The RQ queues that carry tasks from the API and the scheduler to the workers.
+
+One RQ queue per priority (`reports-high`, `reports`, `reports-low`); workers listen on all
+three and always take from the highest first. A job's id names its task and attempt
+(`task-<id>-<attempt>`), so an attempt is enqueued at most once however often it is asked.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 from rq import Queue
+from rq.job import Job, JobStatus
 
 from reporting.settings import Settings
-from reporting.tasks import TaskRepository
+from reporting.tasks import Priority, TaskRepository
 
 log = logging.getLogger(__name__)
 
 # Referenced by name: the service and the scheduler enqueue it without importing the worker.
 RUN_TASK = "scheduler.jobs.run_task"
+DEAD_JOB = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
 
 def connect_redis(settings: Settings) -> Redis:
@@ -29,34 +37,70 @@ def connect_redis(settings: Settings) -> Redis:
     )
 
 
-def report_queue(settings: Settings, redis: Redis | None = None) -> Queue:
-    return Queue(settings.queue_name, connection=redis or connect_redis(settings))
+def job_id(task: dict[str, Any]) -> str:
+    return f"task-{task['_id']}-{task['attempt'] + 1}"
 
 
-def dispatch(tasks: TaskRepository, queue: Queue, task_id: str, job_timeout: int) -> bool:
+class TaskQueue:
+    def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
+        self.redis = redis or connect_redis(settings)
+        self.job_timeout = settings.job_timeout_seconds
+        names = {
+            Priority.high: f"{settings.queue_name}-high",
+            Priority.normal: settings.queue_name,
+            Priority.low: f"{settings.queue_name}-low",
+        }
+        self.queues = {p: Queue(name, connection=self.redis) for p, name in names.items()}
+
+    @property
+    def in_order(self) -> list[Queue]:
+        """The queues in the order workers serve them."""
+        return [self.queues[p] for p in Priority]
+
+    def enqueue(self, task: dict[str, Any]) -> None:
+        self.queues[Priority(task["priority"])].enqueue(
+            RUN_TASK,
+            task["_id"],
+            job_id=job_id(task),
+            job_timeout=self.job_timeout,
+            result_ttl=86400,
+            failure_ttl=7 * 86400,
+        )
+
+    def remove(self, task: dict[str, Any]) -> None:
+        """Take a task's waiting job off its queue (when cancelled or re-prioritised)."""
+        for queue in self.queues.values():
+            queue.remove(job_id(task))
+
+    def holds(self, task: dict[str, Any]) -> bool:
+        """Whether Redis still has a live job for the task's next attempt."""
+        try:
+            job = Job.fetch(job_id(task), connection=self.redis)
+        except Exception:  # NoSuchJobError, or a job Redis half-lost
+            return False
+        return job.get_status(refresh=False) not in DEAD_JOB
+
+
+def dispatch(tasks: TaskRepository, queue: TaskQueue, task: dict[str, Any]) -> bool:
     """Enqueue one task that is already `queued` in the store.
 
     When Redis refuses, the task goes back to `pending` so the next scheduler tick retries
     it: the store stays the source of truth and nothing is lost.
     """
     try:
-        queue.enqueue(
-            RUN_TASK,
-            task_id,
-            job_id=f"task-{task_id}",
-            job_timeout=job_timeout,
-            result_ttl=86400,
-            failure_ttl=7 * 86400,
-        )
+        queue.enqueue(task)
     except RedisError as exc:
-        log.warning("could not enqueue task %s, left pending for the next tick: %s", task_id, exc)
-        tasks.unqueue(task_id)
+        log.warning(
+            "could not enqueue task %s, left pending for the next tick: %s", task["_id"], exc
+        )
+        tasks.unqueue(task["_id"])
         return False
     return True
 
 
-def enqueue_now(tasks: TaskRepository, queue: Queue, task_id: str, job_timeout: int) -> bool:
+def enqueue_now(tasks: TaskRepository, queue: TaskQueue, task_id: str) -> bool:
     """pending -> queued -> on the queue, for a task that is due now."""
-    if tasks.queue(task_id) is None:
+    task = tasks.queue(task_id)
+    if task is None:
         return False
-    return dispatch(tasks, queue, task_id, job_timeout)
+    return dispatch(tasks, queue, task)

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None
     scheduler_interval_seconds: float = Field(default=3600, gt=0)
     task_timeout_seconds: int = Field(default=1800, gt=0)
+    heartbeat_interval_seconds: float = Field(default=5, gt=0)
+    heartbeat_timeout_seconds: float = Field(default=60, gt=0)
+    lost_job_grace_seconds: float = Field(default=30, ge=0)
     kernel_name: str = "python3"
 
     @model_validator(mode="after")
@@ -59,7 +62,12 @@ class Settings(BaseSettings):
     @property
     def job_timeout_seconds(self) -> int:
         """RQ's hard limit for one job: the run's own limit plus time to record the result."""
-        return self.task_timeout_seconds + 60
+        return self.task_timeout_seconds + 600
+
+    @property
+    def maintenance_interval_seconds(self) -> float:
+        """How often the scheduler looks for dead workers' tasks and jobs Redis lost."""
+        return min(self.scheduler_interval_seconds, self.heartbeat_timeout_seconds / 2)
 
     @property
     def master_key_file(self) -> Path:

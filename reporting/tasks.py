@@ -1,4 +1,9 @@
-"""Tasks: one requested run of a notebook, and the repository that holds their queries."""
+"""Tasks: one requested run of a notebook, and the repository that holds their queries.
+
+Every status change is a guarded, atomic update (`find_one_and_update` whose filter names the
+status it expects, and for a running task its attempt number), so two schedulers, two
+workers, or a worker and the reaper can never both move the same task.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from enum import StrEnum
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
+
+from reporting.recurrence import Recurrence
 
 COLLECTION = "tasks"
 
@@ -21,10 +28,70 @@ class TaskStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class Priority(StrEnum):
+    high = "high"
+    normal = "normal"
+    low = "low"
+
+
+FINAL = (TaskStatus.success, TaskStatus.failed, TaskStatus.cancelled)
+
+
 def utcnow() -> dt.datetime:
     # Millisecond precision: what both MongoDB and the embedded store keep.
     now = dt.datetime.now(dt.UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def new_task(
+    notebook: str,
+    parameters: dict[str, Any],
+    created_by: str,
+    run_at: dt.datetime | None = None,
+    priority: Priority = Priority.normal,
+    recurrence: dict[str, Any] | None = None,
+    retry: dict[str, Any] | None = None,
+    series_id: str | None = None,
+    previous_task_id: str | None = None,
+    paused: bool = False,
+) -> dict[str, Any]:
+    now = utcnow()
+    run_at = run_at or now
+    task_id = str(ObjectId())
+    retry = retry or {"max_attempts": 1, "backoff_seconds": 60.0}
+    next_run_at = None
+    if recurrence:  # known in advance for fixed-rate and cron rules
+        next_run_at = Recurrence.model_validate(recurrence).next_run(run_at, None, run_at)
+    return {
+        "_id": task_id,
+        "notebook": notebook,
+        "parameters": parameters,
+        "status": TaskStatus.pending.value,
+        "priority": Priority(priority).value,
+        "created_by": created_by,
+        "created_at": now,
+        "run_at": run_at,
+        "recurrence": recurrence,
+        "series_id": series_id or task_id,
+        "previous_task_id": previous_task_id,
+        "next_task_id": None,
+        "next_run_at": next_run_at,
+        "paused": paused,
+        "retry": retry,
+        "attempts_allowed": retry["max_attempts"],
+        "attempt": 0,
+        "attempts": [],
+        "queued_at": None,
+        "started_at": None,
+        "heartbeat_at": None,
+        "progress": None,
+        "cancel_requested": False,
+        "finished_at": None,
+        "worker_id": None,
+        "error": None,
+        "artifacts": [],
+        "timings": {},
+    }
 
 
 class TaskRepository:
@@ -32,36 +99,16 @@ class TaskRepository:
         self.collection = db[COLLECTION]
 
     def ensure_indexes(self) -> None:
-        self.collection.create_index([("status", ASCENDING), ("run_at", ASCENDING)])
         # Ascending only (the embedded store's limit); MongoDB walks them backwards for
         # newest-first listings.
+        self.collection.create_index([("status", ASCENDING), ("run_at", ASCENDING)])
         self.collection.create_index([("notebook", ASCENDING), ("created_at", ASCENDING)])
         self.collection.create_index([("created_at", ASCENDING)])
+        self.collection.create_index([("series_id", ASCENDING)])
 
-    def create(
-        self,
-        notebook: str,
-        parameters: dict[str, Any],
-        created_by: str,
-        run_at: dt.datetime | None = None,
-    ) -> dict[str, Any]:
-        now = utcnow()
-        task = {
-            "_id": str(ObjectId()),
-            "notebook": notebook,
-            "parameters": parameters,
-            "status": TaskStatus.pending.value,
-            "created_by": created_by,
-            "created_at": now,
-            "run_at": run_at or now,
-            "queued_at": None,
-            "started_at": None,
-            "finished_at": None,
-            "worker_id": None,
-            "error": None,
-            "artifacts": [],
-            "timings": {},
-        }
+    # -- reads ---------------------------------------------------------------------------
+
+    def insert(self, task: dict[str, Any]) -> dict[str, Any]:
         # insert_many: the embedded store's insert_one scans the whole collection.
         self.collection.insert_many([task])
         return task
@@ -84,64 +131,175 @@ class TaskRepository:
         total = self.collection.count_documents(query)
         cursor = (
             self.collection.find(query)
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .sort([("created_at", -1), ("_id", -1)])
             .skip(offset)
             .limit(limit)
         )
         return list(cursor), total
 
-    def _transition(
-        self, query: dict[str, Any], changes: dict[str, Any], sort: list | None = None
-    ) -> dict[str, Any] | None:
+    def waiting(self, limit: int) -> list[dict[str, Any]]:
+        """Queued tasks, then pending ones by due time: the raw material of the queue view."""
+        queued = list(
+            self.collection.find({"status": TaskStatus.queued.value}).sort("queued_at").limit(limit)
+        )
+        pending = list(
+            self.collection.find({"status": TaskStatus.pending.value}).sort("run_at").limit(limit)
+        )
+        return queued + pending
+
+    def pending_in_series(self, series_id: str) -> list[dict[str, Any]]:
+        return list(
+            self.collection.find({"series_id": series_id, "status": TaskStatus.pending.value})
+        )
+
+    def due_ids(self, now: dt.datetime, limit: int, retries_only: bool = False) -> list[str]:
+        """Ids of pending, unpaused tasks due at `now`, earliest first (one indexed query);
+        with `retries_only`, only those waiting to retry a failed attempt."""
+        query: dict[str, Any] = {
+            "status": TaskStatus.pending.value,
+            "run_at": {"$lte": now},
+            "paused": False,
+        }
+        if retries_only:
+            query["attempt"] = {"$gt": 0}
+        cursor = self.collection.find(query, {"_id": 1}).sort("run_at").limit(limit)
+        return [doc["_id"] for doc in cursor]
+
+    def queued_since(self, before: dt.datetime) -> list[dict[str, Any]]:
+        return list(
+            self.collection.find({"status": TaskStatus.queued.value, "queued_at": {"$lte": before}})
+        )
+
+    def silent_since(self, before: dt.datetime) -> list[dict[str, Any]]:
+        """Running tasks whose worker has not sent a heartbeat since `before`."""
+        return list(
+            self.collection.find(
+                {"status": TaskStatus.running.value, "heartbeat_at": {"$lt": before}}
+            )
+        )
+
+    # -- guarded transitions ---------------------------------------------------------------
+
+    def _transition(self, query: dict[str, Any], update: dict[str, Any]) -> dict[str, Any] | None:
         return self.collection.find_one_and_update(
-            query, {"$set": changes}, sort=sort, return_document=ReturnDocument.AFTER
+            query, update, return_document=ReturnDocument.AFTER
         )
 
-    def queue(self, task_id: str) -> dict[str, Any] | None:
-        """pending -> queued for one task; None when it is not pending any more."""
+    def queue(self, task_id: str, due_by: dt.datetime | None = None) -> dict[str, Any] | None:
+        """pending -> queued for one task; None when it is not pending any more. With
+        `due_by`, only if it is still unpaused and due by then (the scheduler's claim)."""
+        query: dict[str, Any] = {"_id": task_id, "status": TaskStatus.pending.value}
+        if due_by is not None:
+            query.update(paused=False, run_at={"$lte": due_by})
         return self._transition(
-            {"_id": task_id, "status": TaskStatus.pending.value},
-            {"status": TaskStatus.queued.value, "queued_at": utcnow()},
-        )
-
-    def claim_due(self, now: dt.datetime) -> dict[str, Any] | None:
-        """Atomically move the earliest due pending task to queued; None when none is due."""
-        return self._transition(
-            {"status": TaskStatus.pending.value, "run_at": {"$lte": now}},
-            {"status": TaskStatus.queued.value, "queued_at": utcnow()},
-            sort=[("run_at", ASCENDING)],
+            query, {"$set": {"status": TaskStatus.queued.value, "queued_at": utcnow()}}
         )
 
     def unqueue(self, task_id: str) -> dict[str, Any] | None:
         """queued -> pending, when the queue refused the job: the next tick enqueues it again."""
         return self._transition(
             {"_id": task_id, "status": TaskStatus.queued.value},
-            {"status": TaskStatus.pending.value, "queued_at": None},
+            {"$set": {"status": TaskStatus.pending.value, "queued_at": None}},
         )
 
     def start(self, task_id: str, worker_id: str) -> dict[str, Any] | None:
-        """queued -> running, claimed by one worker; None when another got it or it ended."""
+        """queued -> running as the next attempt, claimed by one worker; None when another
+        worker got it or it was cancelled."""
+        now = utcnow()
         return self._transition(
             {"_id": task_id, "status": TaskStatus.queued.value},
-            {"status": TaskStatus.running.value, "started_at": utcnow(), "worker_id": worker_id},
-        )
-
-    def finish(
-        self,
-        task_id: str,
-        status: TaskStatus,
-        artifacts: list[dict[str, Any]],
-        timings: dict[str, float],
-        error: dict[str, Any] | None = None,
-    ) -> dict[str, Any] | None:
-        """running -> success | failed, with what the run produced."""
-        return self._transition(
-            {"_id": task_id, "status": TaskStatus.running.value},
             {
-                "status": status.value,
-                "finished_at": utcnow(),
-                "artifacts": artifacts,
-                "timings": timings,
-                "error": error,
+                "$set": {
+                    "status": TaskStatus.running.value,
+                    "started_at": now,
+                    "heartbeat_at": now,
+                    "worker_id": worker_id,
+                    "progress": None,
+                },
+                "$inc": {"attempt": 1},
             },
         )
+
+    def heartbeat(
+        self, task_id: str, attempt: int, progress: dict[str, int] | None
+    ) -> dict[str, Any] | None:
+        """The running attempt is alive; None when it is no longer this attempt's task."""
+        return self._transition(
+            {"_id": task_id, "status": TaskStatus.running.value, "attempt": attempt},
+            {"$set": {"heartbeat_at": utcnow(), "progress": progress}},
+        )
+
+    def end_attempt(
+        self, task_id: str, attempt: int, changes: dict[str, Any], record: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Close running attempt `attempt` with `changes`, appending its `record`."""
+        return self._transition(
+            {"_id": task_id, "status": TaskStatus.running.value, "attempt": attempt},
+            {"$set": changes, "$push": {"attempts": record}},
+        )
+
+    def update_pending(self, task_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        return self._transition(
+            {"_id": task_id, "status": TaskStatus.pending.value}, {"$set": changes}
+        )
+
+    def update_waiting(self, task_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Change a task that has not started (pending or queued)."""
+        return self._transition(
+            {
+                "_id": task_id,
+                "status": {"$in": [TaskStatus.pending.value, TaskStatus.queued.value]},
+            },
+            {"$set": changes},
+        )
+
+    def cancel_waiting(self, task_id: str) -> dict[str, Any] | None:
+        """pending | queued -> cancelled."""
+        return self.update_waiting(
+            task_id,
+            {"status": TaskStatus.cancelled.value, "finished_at": utcnow(),
+             "error": {"reason": "cancelled", "ename": "Cancelled",
+                       "evalue": "cancelled before it started", "cell_index": None}},
+        )  # fmt: skip
+
+    def request_cancel(self, task_id: str) -> dict[str, Any] | None:
+        """Ask the worker running `task_id` to stop it."""
+        return self._transition(
+            {"_id": task_id, "status": TaskStatus.running.value},
+            {"$set": {"cancel_requested": True}},
+        )
+
+    def retry(self, task_id: str, allowed_more: int) -> dict[str, Any] | None:
+        """failed -> pending, now, with `allowed_more` further attempts."""
+        task = self.get(task_id)
+        if task is None:
+            return None
+        return self._transition(
+            {"_id": task_id, "status": TaskStatus.failed.value, "attempt": task["attempt"]},
+            {
+                "$set": {
+                    "status": TaskStatus.pending.value,
+                    "run_at": utcnow(),
+                    "attempts_allowed": task["attempt"] + allowed_more,
+                    "finished_at": None,
+                    "queued_at": None,
+                    "error": None,
+                }
+            },
+        )
+
+    def link_next(
+        self, task_id: str, next_task_id: str, next_run_at: dt.datetime
+    ) -> dict[str, Any] | None:
+        return self._transition(
+            {"_id": task_id}, {"$set": {"next_task_id": next_task_id, "next_run_at": next_run_at}}
+        )
+
+    def set_series_paused(self, series_id: str, paused: bool) -> int:
+        """Pause or resume a recurring series: its waiting and running occurrences (a running
+        one passes the flag on to the occurrence it creates)."""
+        active = [TaskStatus.pending.value, TaskStatus.queued.value, TaskStatus.running.value]
+        result = self.collection.update_many(
+            {"series_id": series_id, "status": {"$in": active}}, {"$set": {"paused": paused}}
+        )
+        return result.matched_count

@@ -1,7 +1,9 @@
 """The RQ job that runs one task: claim, execute, export, store, record.
 
 Its lifecycle writes the task's status at every transition; the executed notebook is stored
-before a failure is recorded, so a failed run still leaves its partial notebook.
+before the outcome is recorded, so a failed, cancelled or timed-out run still leaves its
+partial notebook. If the store is down when the run ends, the job keeps trying to record the
+outcome instead of losing it.
 """
 
 from __future__ import annotations
@@ -17,26 +19,29 @@ from typing import Any
 import nbformat
 
 from reporting.artifacts import ArtifactStore, open_artifacts
-from reporting.execution import NotebookFailed, execute
+from reporting.errors import NotFound
+from reporting.execution import NotebookFailed, NotebookInterrupted, execute
 from reporting.export import export_report
-from reporting.notebooks import NotebookCatalog
+from reporting.lifecycle import Outcome, end_attempt, failure
+from reporting.notebooks import NotebookCatalog, NotebookSpec
 from reporting.settings import Settings, load_settings
 from reporting.store import open_store
 from reporting.tasks import TaskRepository, TaskStatus
+from scheduler.monitor import RunMonitor, StopReason
 
 log = logging.getLogger(__name__)
 
-NOTEBOOK = ("notebook.ipynb", "application/x-ipynb+json")
-HTML = ("report.html", "text/html")
-PDF = ("report.pdf", "application/pdf")
+RECORD_RETRY_SECONDS = 600
 
 
 def _store_artifact(
-    artifacts: ArtifactStore, task_id: str, kind: tuple[str, str], data: bytes
+    artifacts: ArtifactStore, task: dict[str, Any], kind: str, data: bytes
 ) -> dict[str, Any]:
-    name, content_type = kind
-    artifacts.put(task_id, name, data)
-    return {"name": name, "content_type": content_type, "size": len(data)}
+    """Store one output; each attempt keeps its own executed notebook."""
+    name = {"notebook": f"attempt-{task['attempt']}.ipynb", "html": "report.html",
+            "pdf": "report.pdf"}[kind]  # fmt: skip
+    artifacts.put(task["_id"], name, data)
+    return {"kind": kind, "name": name, "size": len(data)}
 
 
 class TaskRun:
@@ -57,35 +62,48 @@ class TaskRun:
             status = current["status"] if current else "missing"
             log.warning("task %s not claimable (status %s), skipped", task_id, status)
             return status
-        log.info("task %s running %s", task_id, task["notebook"])
+        log.info("task %s attempt %d running %s", task_id, task["attempt"], task["notebook"])
         timings = {"queue_wait": round((task["started_at"] - task["queued_at"]).total_seconds(), 3)}
         try:
-            return self._execute(task, timings)
+            outcome = self._execute(task, timings)
         except Exception as exc:
-            # Unexpected (not a notebook error): record it on the task, then let RQ see it too.
-            error = {"ename": type(exc).__name__, "evalue": str(exc), "cell_index": None}
-            self.tasks.finish(task_id, TaskStatus.failed, [], timings, error)
-            raise
+            # Not the notebook's fault (a missing notebook, a full disk...): record it anyway.
+            log.exception("task %s: internal error", task_id)
+            outcome = Outcome(
+                TaskStatus.failed, failure("internal", type(exc).__name__, str(exc)), [], timings
+            )
+        ended = self._record(task, outcome)
+        return ended["status"] if ended else outcome.status.value
 
-    def _execute(self, task: dict[str, Any], timings: dict[str, float]) -> str:
+    def _timeout(self, spec: NotebookSpec | None) -> float:
+        if spec is not None and spec.timeout_seconds:
+            return spec.timeout_seconds
+        return self.settings.task_timeout_seconds
+
+    def _execute(self, task: dict[str, Any], timings: dict[str, float]) -> Outcome:
         task_id = task["_id"]
-        spec = self.catalog.find(task["notebook"])
-        with tempfile.TemporaryDirectory(prefix=f"task-{task_id}-") as tmp:
+        try:
+            spec = self.catalog.find(task["notebook"])
+        except NotFound as exc:
+            return Outcome(
+                TaskStatus.failed, failure("error", "NotFound", exc.message), [], timings
+            )
+        monitor = RunMonitor(
+            self.tasks, task, self.settings.heartbeat_interval_seconds, self._timeout(spec)
+        )
+        with tempfile.TemporaryDirectory(prefix=f"task-{task_id}-") as tmp, monitor:
             try:
                 run = execute(
                     spec,
                     task["parameters"],
-                    Path(tmp) / NOTEBOOK[0],
+                    Path(tmp) / "notebook.ipynb",
                     kernel_name=self.settings.kernel_name,
-                    cell_timeout=self.settings.task_timeout_seconds,
+                    on_cell=monitor.on_cell,
                 )
-            except NotebookFailed as failure:
-                saved = _store_artifact(
-                    self.artifacts, task_id, NOTEBOOK, nbformat.writes(failure.notebook).encode()
-                )
-                self.tasks.finish(task_id, TaskStatus.failed, [saved], timings, failure.error)
-                log.info("task %s failed: %s", task_id, failure.message)
-                return TaskStatus.failed.value
+            except (NotebookFailed, NotebookInterrupted) as stopped:
+                return self._stopped(task, stopped.notebook, stopped, monitor, timings)
+        if monitor.reason is not None:  # stopped before its kernel had started a cell
+            return self._stopped(task, run.notebook, None, monitor, timings)
         started = time.perf_counter()
         html, pdf = export_report(
             run.notebook, {"metadata": {"name": spec.name, "path": str(spec.path.parent)}}
@@ -96,15 +114,52 @@ class TaskRun:
             export=round(time.perf_counter() - started, 3),
         )
         saved = [
-            _store_artifact(
-                self.artifacts, task_id, NOTEBOOK, nbformat.writes(run.notebook).encode()
-            ),
-            _store_artifact(self.artifacts, task_id, HTML, html.encode()),
-            _store_artifact(self.artifacts, task_id, PDF, pdf),
-        ]
-        self.tasks.finish(task_id, TaskStatus.success, saved, timings)
-        log.info("task %s succeeded in %.2fs", task_id, sum(timings.values()))
-        return TaskStatus.success.value
+            _store_artifact(self.artifacts, task, "notebook", nbformat.writes(run.notebook).encode()),
+            _store_artifact(self.artifacts, task, "html", html.encode()),
+            _store_artifact(self.artifacts, task, "pdf", pdf),
+        ]  # fmt: skip
+        return Outcome(TaskStatus.success, None, saved, timings)
+
+    def _stopped(
+        self,
+        task: dict[str, Any],
+        notebook: nbformat.NotebookNode | None,
+        stopped: NotebookFailed | NotebookInterrupted | None,
+        monitor: RunMonitor,
+        timings: dict[str, float],
+    ) -> Outcome:
+        saved = []
+        if notebook is not None:
+            data = nbformat.writes(notebook).encode()
+            saved.append(_store_artifact(self.artifacts, task, "notebook", data))
+        if monitor.reason is StopReason.cancelled:
+            error = failure("cancelled", "Cancelled", "cancelled while running")
+            return Outcome(TaskStatus.cancelled, error, saved, timings)
+        if monitor.reason is StopReason.timeout:
+            error = failure("timeout", "TaskTimeout", f"ran longer than {monitor.timeout:g} s")
+            return Outcome(TaskStatus.failed, error, saved, timings)
+        if isinstance(stopped, NotebookFailed):
+            return Outcome(TaskStatus.failed, {"reason": "error", **stopped.error}, saved, timings)
+        assert isinstance(stopped, NotebookInterrupted)
+        error = failure("kernel_died", type(stopped.cause).__name__, str(stopped.cause))
+        return Outcome(TaskStatus.failed, error, saved, timings)
+
+    def _record(self, task: dict[str, Any], outcome: Outcome) -> dict[str, Any] | None:
+        """Record the outcome, retrying while the store is unreachable."""
+        deadline = time.monotonic() + RECORD_RETRY_SECONDS
+        delay = 0.5
+        while True:
+            try:
+                ended = end_attempt(self.tasks, task, outcome)
+                log.info("task %s: %s", task["_id"], ended["status"] if ended else "already closed")
+                return ended
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("task %s: outcome not recorded yet (%s), retrying in %.1fs",
+                            task["_id"], exc, delay)  # fmt: skip
+                time.sleep(delay)
+                delay = min(delay * 2, 10)
 
 
 def run_task(task_id: str) -> str:

@@ -1,48 +1,110 @@
-"""The periodic tick: claim due pending tasks in the store and put them on the queue."""
+"""The scheduler: the due-task tick and the maintenance that keeps runs from getting stuck.
+
+- tick: claim due pending tasks in the store (one indexed query, then one guarded update per
+  task, so two schedulers never claim the same task) and enqueue them; every
+  SCHEDULER_INTERVAL_SECONDS for all due tasks, every maintenance round for due retries;
+- reap: a running task whose worker stopped sending heartbeats is retried or ends `failed`
+  with reason `abandoned`;
+- recover: a task the store says is queued but whose job Redis no longer holds (Redis was
+  flushed or restarted) is enqueued again.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
+import time
 
-from rq import Queue
-
-from reporting.queue import dispatch, report_queue
+from reporting.lifecycle import Outcome, end_attempt, failure
+from reporting.queue import TaskQueue, dispatch
 from reporting.settings import Settings
 from reporting.store import open_store
-from reporting.tasks import TaskRepository, utcnow
+from reporting.tasks import TaskRepository, TaskStatus, utcnow
 
 log = logging.getLogger(__name__)
+BATCH = 1000
 
 
-def tick(tasks: TaskRepository, queue: Queue, job_timeout: int) -> int:
-    """Enqueue every task due now. Each claim is atomic in the store (pending -> queued), so
-    two schedulers ticking at once never enqueue the same task twice. Returns how many."""
+def tick(tasks: TaskRepository, queue: TaskQueue, retries_only: bool = False) -> int:
+    """Enqueue every task due now (or only the due retries of failed attempts); returns how
+    many this scheduler enqueued."""
     now = utcnow()
     enqueued = 0
-    while (task := tasks.claim_due(now)) is not None:
-        if not dispatch(tasks, queue, task["_id"], job_timeout):
-            break  # the queue is down: the rest stay pending for the next tick
-        enqueued += 1
+    while ids := tasks.due_ids(now, BATCH, retries_only):
+        claimed = 0
+        for task_id in ids:
+            task = tasks.queue(task_id, due_by=now)
+            if task is None:
+                continue  # another scheduler got it, or it changed meanwhile
+            claimed += 1
+            if not dispatch(tasks, queue, task):
+                return enqueued  # the queue is down: the rest stay pending for the next tick
+            enqueued += 1
+        if claimed == 0 or len(ids) < BATCH:
+            break
     return enqueued
 
 
+def reap(tasks: TaskRepository, heartbeat_timeout: float) -> int:
+    """Close the attempts of running tasks whose worker died; returns how many."""
+    cutoff = utcnow() - dt.timedelta(seconds=heartbeat_timeout)
+    reaped = 0
+    for task in tasks.silent_since(cutoff):
+        silent = (utcnow() - task["heartbeat_at"]).total_seconds()
+        if task.get("cancel_requested"):
+            outcome = Outcome(TaskStatus.cancelled, failure("cancelled", "Cancelled",
+                              "cancelled; its worker stopped responding"))  # fmt: skip
+        else:
+            outcome = Outcome(TaskStatus.failed, failure(
+                "abandoned", "WorkerLost",
+                f"no heartbeat from worker {task['worker_id']} for {silent:.0f} s"))  # fmt: skip
+        if end_attempt(tasks, task, outcome) is not None:
+            log.warning("task %s attempt %d abandoned by %s", task["_id"], task["attempt"],
+                        task["worker_id"])  # fmt: skip
+            reaped += 1
+    return reaped
+
+
+def recover(tasks: TaskRepository, queue: TaskQueue, grace: float) -> int:
+    """Re-enqueue queued tasks whose job Redis lost; returns how many."""
+    recovered = 0
+    for task in tasks.queued_since(utcnow() - dt.timedelta(seconds=grace)):
+        if not queue.holds(task):
+            queue.remove(task)
+            if dispatch(tasks, queue, task):
+                log.warning(
+                    "task %s was queued but Redis had lost its job: re-enqueued", task["_id"]
+                )
+                recovered += 1
+    return recovered
+
+
 def run_scheduler(settings: Settings, stop: threading.Event) -> None:
-    """Tick every `SCHEDULER_INTERVAL_SECONDS` until `stop` is set."""
+    """Tick every SCHEDULER_INTERVAL_SECONDS and run maintenance more often, until `stop`."""
     store = open_store(settings)
     tasks = TaskRepository(store.db)
     tasks.ensure_indexes()
-    queue = report_queue(settings)
-    log.info("scheduler ticking every %ss", settings.scheduler_interval_seconds)
+    queue = TaskQueue(settings)
+    log.info(
+        "scheduler: due tasks every %ss, dead-worker and lost-job checks every %ss",
+        settings.scheduler_interval_seconds, settings.maintenance_interval_seconds,
+    )  # fmt: skip
+    next_tick = 0.0
     try:
         while not stop.is_set():
             try:
-                count = tick(tasks, queue, settings.job_timeout_seconds)
-                if count:
-                    log.info("tick enqueued %d due task(s)", count)
+                reap(tasks, settings.heartbeat_timeout_seconds)
+                recover(tasks, queue, settings.lost_job_grace_seconds)
+                due_tick = time.monotonic() >= next_tick
+                if due_tick:
+                    next_tick = time.monotonic() + settings.scheduler_interval_seconds
+                # Retries are not left waiting for the (hourly) tick.
+                if count := tick(tasks, queue, retries_only=not due_tick):
+                    log.info("enqueued %d due task(s)", count)
             except Exception:
-                # A failed tick (store down) must not end the scheduler: log, try next time.
-                log.exception("scheduler tick failed")
-            stop.wait(settings.scheduler_interval_seconds)
+                # A failed round (store or Redis down) must not end the scheduler.
+                log.exception("scheduler round failed")
+            stop.wait(settings.maintenance_interval_seconds)
     finally:
         store.close()

@@ -9,7 +9,7 @@ from rq import Worker
 
 from reporting.export import export_report
 from reporting.logs import configure_logging
-from reporting.queue import connect_redis, report_queue
+from reporting.queue import TaskQueue
 from reporting.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,9 @@ def main() -> None:
     configure_logging()
     settings = load_settings()
     warm_up()
-    redis = connect_redis(settings)
-    worker = Worker([report_queue(settings, redis)], connection=redis)
+    queue = TaskQueue(settings)
+    # Listens on high, normal, low: always takes from the highest non-empty queue first.
+    worker = Worker(queue.in_order, connection=queue.redis)
     worker.work(logging_level="INFO")
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis import Redis
-from rq import Queue
-
 from reporting.api_keys import ApiKeyRepository
 from reporting.artifacts import ArtifactStore, open_artifacts
 from reporting.notebooks import NotebookCatalog
-from reporting.queue import connect_redis, report_queue
+from reporting.queue import TaskQueue
 from reporting.settings import Settings
 from reporting.store import Store, open_store
 from reporting.tasks import TaskRepository
@@ -24,8 +21,7 @@ class AppContext:
     api_keys: ApiKeyRepository
     artifacts: ArtifactStore
     catalog: NotebookCatalog
-    redis: Redis
-    queue: Queue
+    queue: TaskQueue
 
     @classmethod
     def open(cls, settings: Settings) -> AppContext:
@@ -34,7 +30,6 @@ class AppContext:
         api_keys = ApiKeyRepository(store.db)
         tasks.ensure_indexes()
         api_keys.ensure_indexes()
-        redis = connect_redis(settings)
         return cls(
             settings=settings,
             store=store,
@@ -42,10 +37,9 @@ class AppContext:
             api_keys=api_keys,
             artifacts=open_artifacts(settings, store),
             catalog=NotebookCatalog(settings.notebooks_dir),
-            redis=redis,
-            queue=report_queue(settings, redis),
+            queue=TaskQueue(settings),
         )
 
     def close(self) -> None:
-        self.redis.close()
+        self.queue.redis.close()
         self.store.close()

@@ -9,15 +9,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 
-from reporting.errors import InvalidInput, ReportbookError
+from reporting.errors import InvalidInput, InvalidTransition, ReportbookError
 
 log = logging.getLogger(__name__)
 
 
 async def reportbook_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ReportbookError)
-    detail = exc.errors if isinstance(exc, InvalidInput) else exc.message
-    return JSONResponse({"detail": detail}, status_code=exc.status_code)
+    body: dict = {"detail": exc.errors if isinstance(exc, InvalidInput) else exc.message}
+    if isinstance(exc, InvalidTransition):
+        body["status"] = exc.status
+    return JSONResponse(body, status_code=exc.status_code)
 
 
 async def store_error(_: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,7 @@ from reporting.logs import configure_logging
 from reporting.settings import Settings, load_settings
 from service import errors
 from service.context import AppContext
-from service.routers import admin, health, notebooks, tasks
+from service.routers import admin, health, notebooks, queue, tasks
 
 DESCRIPTION = """
 Run parameterised notebooks into reports.
@@ -40,6 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Reportbook", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.register(app)
-    for module in (health, admin, notebooks, tasks):
+    for module in (health, admin, notebooks, tasks, queue):
         app.include_router(module.router)
     return app

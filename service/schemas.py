@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from reporting.api_keys import Role
-from reporting.tasks import TaskStatus
+from reporting.recurrence import Recurrence
+from reporting.tasks import Priority, TaskStatus
 
 
 class ApiKeyCreate(BaseModel):
@@ -39,17 +40,56 @@ class NotebookOut(BaseModel):
     title: str
     description: str
     parameters: list[ParameterOut]
+    timeout_seconds: int | None = Field(description="Overrides TASK_TIMEOUT_SECONDS")
+
+
+class RetryPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(default=1, ge=1, le=10, description="Attempts in all, 1 = no retry")
+    backoff_seconds: float = Field(
+        default=60, ge=0, le=86400, description="Wait before the 2nd attempt; doubles each time"
+    )
 
 
 class TaskCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     notebook: str = Field(description="Name of a notebook from GET /v1/notebooks")
     parameters: dict[str, Any] = Field(default_factory=dict)
     run_at: AwareDatetime | None = Field(
         default=None, description="When to run (ISO 8601 with offset); default now"
     )
+    priority: Priority = Priority.normal
+    recurrence: Recurrence | None = Field(
+        default=None, description="Run again: `every` + `anchor`, or `cron` + `timezone`"
+    )
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+
+
+class TaskUpdate(BaseModel):
+    """Changes to a task that has not started: `run_at` and `parameters` while pending,
+    `priority` while pending or queued."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_at: AwareDatetime | None = None
+    priority: Priority | None = None
+    parameters: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> TaskUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of run_at, priority, parameters")
+        return self
 
 
 class TaskError(BaseModel):
+    reason: str = Field(
+        default="error",
+        description="error (a cell raised), timeout, abandoned (worker lost), cancelled, "
+        "kernel_died, internal",
+    )
     cell_index: int | None = Field(description="Index of the failing cell in the notebook")
     execution_count: int | None = None
     ename: str
@@ -59,10 +99,26 @@ class TaskError(BaseModel):
 
 
 class Artifact(BaseModel):
+    kind: str = Field(description="notebook, html or pdf")
     name: str
-    content_type: str
     size: int
     url: str
+
+
+class Attempt(BaseModel):
+    number: int
+    status: TaskStatus
+    worker_id: str | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime
+    error: TaskError | None = None
+    timings: dict[str, float] = {}
+    artifacts: list[Artifact] = []
+
+
+class Progress(BaseModel):
+    cell: int = Field(description="Index of the cell running now")
+    of: int = Field(description="Cells in the executed notebook")
 
 
 class TaskOut(BaseModel):
@@ -70,15 +126,30 @@ class TaskOut(BaseModel):
     notebook: str
     parameters: dict[str, Any]
     status: TaskStatus
+    priority: Priority
     created_at: dt.datetime
     run_at: dt.datetime
     queued_at: dt.datetime | None = None
     started_at: dt.datetime | None = None
+    heartbeat_at: dt.datetime | None = None
+    progress: Progress | None = None
     finished_at: dt.datetime | None = None
     worker_id: str | None = None
+    cancel_requested: bool = False
     error: TaskError | None = None
     artifacts: list[Artifact] = []
     timings: dict[str, float] = {}
+    retry: RetryPolicy
+    attempt: int = Field(description="Attempts started so far")
+    attempts: list[Attempt] = Field(description="Every ended attempt, oldest first")
+    recurrence: Recurrence | None = None
+    series_id: str = Field(description="Id of the first task of a recurring series")
+    previous_task_id: str | None = None
+    next_task_id: str | None = None
+    next_run_at: dt.datetime | None = Field(
+        default=None, description="When the next occurrence of a recurring task is due"
+    )
+    paused: bool = False
 
 
 class TaskPage(BaseModel):
@@ -86,6 +157,13 @@ class TaskPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class QueueOut(BaseModel):
+    items: list[TaskOut] = Field(
+        description="Queued tasks in the order workers take them (high, normal, low; oldest "
+        "first), then pending ones by due time (paused ones excluded)"
+    )
 
 
 class HealthOut(BaseModel):

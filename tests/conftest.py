@@ -58,3 +58,10 @@ def settings(tmp_path: Path, redis_url: str, notebooks_dir: Path, monkeypatch) -
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return load_settings()
+
+
+def queued_job_ids(settings: Settings) -> list[str]:
+    """Every job waiting in Redis, in the order workers would take them."""
+    from reporting.queue import TaskQueue
+
+    return [job for queue in TaskQueue(settings).in_order for job in queue.job_ids]

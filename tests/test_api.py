@@ -3,9 +3,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from reporting.queue import report_queue
 from service.main import create_app
-from tests.conftest import MASTER_KEY
+from tests.conftest import MASTER_KEY, queued_job_ids
 
 OPEN_PATHS = {"/healthcheck"}
 
@@ -96,7 +95,7 @@ def test_task_created_is_queued_at_once(client, auth, settings):
     assert response.status_code == 201, response.text
     task = response.json()
     assert task["status"] == "queued" and task["parameters"] == {"divisor": 2}
-    assert report_queue(settings).job_ids == [f"task-{task['id']}"]
+    assert queued_job_ids(settings) == [f"task-{task['id']}-1"]
     assert client.get(f"/v1/tasks/{task['id']}", headers=auth).json()["id"] == task["id"]
 
 
@@ -106,7 +105,7 @@ def test_future_task_waits_for_the_scheduler(client, auth, settings):
     )
     assert response.status_code == 201
     assert response.json()["status"] == "pending"
-    assert report_queue(settings).count == 0
+    assert queued_job_ids(settings) == []
 
 
 @pytest.mark.parametrize(
@@ -138,7 +137,7 @@ def test_bad_task_requests_are_422_naming_the_field_and_store_nothing(
         response.text
     )
     assert client.get("/v1/tasks", headers=auth).json()["total"] == 0
-    assert report_queue(settings).count == 0
+    assert queued_job_ids(settings) == []
 
 
 def test_malformed_json_is_422(client, auth, settings):

@@ -25,7 +25,7 @@ def healthcheck(context: Context) -> JSONResponse:
     except StoreUnavailable as exc:
         checks["store"] = f"error: {exc}"
     try:
-        context.redis.ping()
+        context.queue.redis.ping()
         checks["queue"] = "ok"
     except RedisError as exc:
         checks["queue"] = f"error: {exc}"

@@ -3,55 +3,44 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse
 
 from reporting.errors import NotFound
-from reporting.queue import enqueue_now
-from reporting.tasks import TaskStatus, utcnow
+from reporting.tasks import TaskStatus
+from service import task_commands
 from service.deps import Context, CurrentPrincipal
-from service.schemas import TaskCreate, TaskOut, TaskPage
+from service.schemas import TaskCreate, TaskOut, TaskPage, TaskUpdate
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
-# Downloadable artifacts: path suffix -> (stored name, content type, statuses it exists in).
-DOWNLOADS = {
-    "pdf": ("report.pdf", "application/pdf", {TaskStatus.success}),
-    "html": ("report.html", "text/html; charset=utf-8", {TaskStatus.success}),
-    "notebook": (
-        "notebook.ipynb",
-        "application/x-ipynb+json",
-        {TaskStatus.success, TaskStatus.failed},
-    ),
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "html": "text/html; charset=utf-8",
+    "notebook": "application/x-ipynb+json",
 }
-_ARTIFACT_PATHS = {stored: suffix for suffix, (stored, _, _) in DOWNLOADS.items()}
+_CONFLICT = {409: {"description": "The task's status does not allow this; `status` says which"}}
+_FILE = {404: {"description": "No such task, or the run has not produced this file"}}
+
+
+def _artifact_urls(task_id: str, artifacts: list[dict[str, Any]], prefix: str) -> list[dict]:
+    return [{**a, "url": f"/v1/tasks/{task_id}{prefix}/{a['kind']}"} for a in artifacts]
 
 
 def task_out(task: dict[str, Any]) -> TaskOut:
     task_id = task["_id"]
-    artifacts = [
-        {**a, "url": f"/v1/tasks/{task_id}/{_ARTIFACT_PATHS[a['name']]}"}
-        for a in task.get("artifacts", [])
+    attempts = [
+        {**a, "artifacts": _artifact_urls(task_id, a["artifacts"], f"/attempts/{a['number']}")}
+        for a in task["attempts"]
     ]
-    return TaskOut(**{**task, "id": task_id, "artifacts": artifacts})
-
-
-def _get_task(context: Context, task_id: str) -> dict[str, Any]:
-    task = context.tasks.get(task_id)
-    if task is None:
-        raise NotFound(f"task {task_id!r} not found")
-    return task
+    artifacts = _artifact_urls(task_id, task["artifacts"], "")
+    return TaskOut(**{**task, "id": task_id, "artifacts": artifacts, "attempts": attempts})
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskOut)
 def create_task(body: TaskCreate, context: Context, principal: CurrentPrincipal) -> TaskOut:
     """Ask for a report. Parameters are checked against the notebook's declared parameters;
-    a task due now is queued at once, a later one waits for the scheduler."""
-    spec = context.catalog.get(body.notebook)
-    parameters = spec.validate(body.parameters)
-    task = context.tasks.create(spec.name, parameters, principal.id, body.run_at)
-    if task["run_at"] <= utcnow():
-        enqueue_now(context.tasks, context.queue, task["_id"], context.settings.job_timeout_seconds)
-        task = _get_task(context, task["_id"])
-    return task_out(task)
+    a task due now is queued at once, a later one waits for the scheduler's tick."""
+    return task_out(task_commands.submit(context, body, principal))
 
 
 @router.get("", response_model=TaskPage)
@@ -70,39 +59,96 @@ def list_tasks(
 
 @router.get("/{task_id}", response_model=TaskOut)
 def get_task(task_id: str, context: Context, _: CurrentPrincipal) -> TaskOut:
-    return task_out(_get_task(context, task_id))
+    return task_out(task_commands.get(context, task_id))
 
 
-def _download(context: Context, task_id: str, suffix: str) -> Response:
-    stored, content_type, statuses = DOWNLOADS[suffix]
-    task = _get_task(context, task_id)
-    if TaskStatus(task["status"]) not in statuses:
-        raise NotFound(f"no {suffix} for task {task_id!r}: its status is {task['status']}")
-    data = context.artifacts.get(task_id, stored)
-    filename = f"{task['notebook']}-{task_id}.{stored.rsplit('.', 1)[1]}"
+@router.patch("/{task_id}", response_model=TaskOut, responses=_CONFLICT)
+def update_task(task_id: str, body: TaskUpdate, context: Context, _: CurrentPrincipal) -> TaskOut:
+    """Reschedule (`run_at`) or edit `parameters` (re-validated) while pending; change
+    `priority` while pending or queued."""
+    return task_out(task_commands.update(context, task_id, body))
+
+
+@router.post(
+    "/{task_id}/cancel",
+    response_model=TaskOut,
+    responses={**_CONFLICT, 202: {"model": TaskOut, "description": "Running: being stopped"}},
+)
+def cancel_task(task_id: str, context: Context, _: CurrentPrincipal) -> Any:
+    """pending or queued -> cancelled at once (200). running -> its kernel is stopped within
+    HEARTBEAT_INTERVAL_SECONDS and it ends cancelled (202, `cancel_requested: true`).
+    Cancelling an occurrence of a recurring task ends the series (pause it to suspend it)."""
+    task, in_progress = task_commands.cancel(context, task_id)
+    if in_progress:
+        return JSONResponse(task_out(task).model_dump(mode="json"), status_code=202)
+    return task_out(task)
+
+
+@router.post("/{task_id}/retry", response_model=TaskOut, responses=_CONFLICT)
+def retry_task(task_id: str, context: Context, _: CurrentPrincipal) -> TaskOut:
+    """failed -> pending again now, with a fresh retry budget; earlier attempts are kept."""
+    return task_out(task_commands.retry(context, task_id))
+
+
+@router.post("/{task_id}/pause", response_model=TaskOut, responses=_CONFLICT)
+def pause_schedule(task_id: str, context: Context, _: CurrentPrincipal) -> TaskOut:
+    """Suspend a recurring task's series: its next occurrence waits until resumed."""
+    return task_out(task_commands.set_paused(context, task_id, True))
+
+
+@router.post("/{task_id}/resume", response_model=TaskOut, responses=_CONFLICT)
+def resume_schedule(task_id: str, context: Context, _: CurrentPrincipal) -> TaskOut:
+    """Resume a paused series; an occurrence that fell due meanwhile runs now."""
+    return task_out(task_commands.set_paused(context, task_id, False))
+
+
+def _download(
+    task: dict[str, Any], artifacts: list[dict[str, Any]], kind: str, context: Context
+) -> Response:
+    found = [a for a in artifacts if a["kind"] == kind]
+    if kind != "notebook" and task["status"] != TaskStatus.success:
+        found = []
+    if not found:
+        raise NotFound(f"no {kind} for task {task['_id']!r}: its status is {task['status']}")
+    data = context.artifacts.get(task["_id"], found[0]["name"])
+    extension = found[0]["name"].rsplit(".", 1)[1]
+    filename = f"{task['notebook']}-{task['_id']}.{extension}"
     return Response(
         data,
-        media_type=content_type,
+        media_type=CONTENT_TYPES[kind],
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
-
-
-_FILE = {404: {"description": "No such task, or the run has not produced this file"}}
 
 
 @router.get("/{task_id}/pdf", response_class=Response, responses=_FILE)
 def get_task_pdf(task_id: str, context: Context, _: CurrentPrincipal) -> Response:
     """The report as PDF, once the run succeeded."""
-    return _download(context, task_id, "pdf")
+    task = task_commands.get(context, task_id)
+    return _download(task, task["artifacts"], "pdf", context)
 
 
 @router.get("/{task_id}/html", response_class=Response, responses=_FILE)
 def get_task_html(task_id: str, context: Context, _: CurrentPrincipal) -> Response:
     """The report as a self-contained HTML page, once the run succeeded."""
-    return _download(context, task_id, "html")
+    task = task_commands.get(context, task_id)
+    return _download(task, task["artifacts"], "html", context)
 
 
 @router.get("/{task_id}/notebook", response_class=Response, responses=_FILE)
 def get_task_notebook(task_id: str, context: Context, _: CurrentPrincipal) -> Response:
-    """The executed notebook (.ipynb); for a failed run, the partial notebook up to the error."""
-    return _download(context, task_id, "notebook")
+    """The executed notebook (.ipynb) of the last attempt; for a failed or stopped run, the
+    partial notebook up to where it stopped."""
+    task = task_commands.get(context, task_id)
+    return _download(task, task["artifacts"], "notebook", context)
+
+
+@router.get("/{task_id}/attempts/{number}/notebook", response_class=Response, responses=_FILE)
+def get_attempt_notebook(
+    task_id: str, number: int, context: Context, _: CurrentPrincipal
+) -> Response:
+    """The executed notebook of one ended attempt."""
+    task = task_commands.get(context, task_id)
+    attempts = [a for a in task["attempts"] if a["number"] == number]
+    if not attempts:
+        raise NotFound(f"task {task_id!r} has no ended attempt {number}")
+    return _download(task, attempts[0]["artifacts"], "notebook", context)
