@@ -33,8 +33,10 @@ class Store:
     backend: Backend
 
     def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers a real read."""
         try:
             self.db.command("ping")
+            self.db["health"].find_one({})  # the embedded store's ping does not touch its file
         except Exception as exc:  # any driver error means the store is not usable
             raise StoreUnavailable(f"store unreachable: {exc}") from exc
 
