@@ -34,8 +34,10 @@ scheduler: setup ## the scheduler alone (needs REDIS_URL)
 seed: setup ## load the sample dataset
 	$(BIN)/reportbook seed
 
-bench: setup ## request-to-PDF benchmark, see BENCHMARKS.md
+bench: setup ## benchmarks, see BENCHMARKS.md
 	$(BIN)/python bench/request_to_pdf.py
+	$(BIN)/python bench/engine_overhead.py
+	$(BIN)/python bench/tick.py
 
 lint: setup
 	$(BIN)/ruff check reporting service scheduler tests bench

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -22,46 +21,15 @@ import time
 from pathlib import Path
 
 import httpx
+from product import ROOT, run_to_success, running_product
 
-from reporting.processes import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "reddit_report.ipynb"
 STAGES = ("queue_wait", "kernel_and_papermill", "execution", "export")
 
 
-def start_product(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "MONGODB_URI", "MASTER_KEY"}
-    }
-    env.update(REPORTBOOK_DATA_DIR=str(data_dir), PORT=str(port))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reporting.cli", "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/healthcheck").status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the product did not start")
-
-
 def one_report(client: httpx.Client) -> dict[str, float]:
     started = time.perf_counter()
-    task = client.post("/v1/tasks", json={"notebook": "reddit_report"}).json()
-    while task["status"] not in ("success", "failed"):
-        time.sleep(0.01)
-        task = client.get(f"/v1/tasks/{task['id']}").json()
-    if task["status"] != "success":
-        raise SystemExit(f"run failed: {task['error']}")
+    _, task = run_to_success(client, {"notebook": "reddit_report"})
     pdf = client.get(f"/v1/tasks/{task['id']}/pdf")
     total = time.perf_counter() - started
     assert pdf.content.startswith(b"%PDF")
@@ -94,25 +62,12 @@ if __name__ == "__main__":
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     with tempfile.TemporaryDirectory(prefix="reportbook-bench-") as tmp:
         data_dir = Path(tmp)
-        process, base = start_product(data_dir)
-        try:
-            master = (data_dir / "master.key").read_text().strip()
-            key = httpx.post(
-                f"{base}/v1/admin/api-keys",
-                headers={"X-Master-Key": master},
-                json={"name": "bench", "role": "admin"},
-            ).json()["key"]
-            with httpx.Client(
-                base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
-            ) as client:
-                one_report(client)  # warm-up
-                rows = [one_report(client) for _ in range(runs)]
-                last = client.get("/v1/tasks?limit=1").json()["items"][0]["id"]
-                executed = data_dir / "executed.ipynb"
-                executed.write_bytes(client.get(f"/v1/tasks/{last}/notebook").content)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(60)
+        with running_product(data_dir) as client:
+            one_report(client)  # warm-up
+            rows = [one_report(client) for _ in range(runs)]
+            last = client.get("/v1/tasks?limit=1").json()["items"][0]["id"]
+            executed = data_dir / "executed.ipynb"
+            executed.write_bytes(client.get(f"/v1/tasks/{last}/notebook").content)
         floors = floor(executed, data_dir, runs)
 
     print(f"request -> PDF, sample report, median of {runs} (seconds)")

@@ -64,6 +64,7 @@ def new_task(
         next_run_at = Recurrence.model_validate(recurrence).next_run(run_at, None, run_at)
     return {
         "_id": task_id,
+        "task_id": task_id,  # the _id again: see TaskRepository
         "notebook": notebook,
         "parameters": parameters,
         "status": TaskStatus.pending.value,
@@ -95,12 +96,18 @@ def new_task(
 
 
 class TaskRepository:
+    """Guarded updates name a task by `task_id`, an indexed copy of `_id`: the embedded store
+    evaluates any filter that mentions `_id` beside other fields in Python over the whole
+    collection (19.7 ms per claim at 10k tasks) but answers the same filter on an indexed
+    field from its index (2.2 ms). MongoDB serves either from an index."""
+
     def __init__(self, db: Any) -> None:
         self.collection = db[COLLECTION]
 
     def ensure_indexes(self) -> None:
         # Ascending only (the embedded store's limit); MongoDB walks them backwards for
         # newest-first listings.
+        self.collection.create_index([("task_id", ASCENDING)], unique=True)
         self.collection.create_index([("status", ASCENDING), ("run_at", ASCENDING)])
         self.collection.create_index([("notebook", ASCENDING), ("created_at", ASCENDING)])
         self.collection.create_index([("created_at", ASCENDING)])
@@ -188,7 +195,7 @@ class TaskRepository:
     def queue(self, task_id: str, due_by: dt.datetime | None = None) -> dict[str, Any] | None:
         """pending -> queued for one task; None when it is not pending any more. With
         `due_by`, only if it is still unpaused and due by then (the scheduler's claim)."""
-        query: dict[str, Any] = {"_id": task_id, "status": TaskStatus.pending.value}
+        query: dict[str, Any] = {"task_id": task_id, "status": TaskStatus.pending.value}
         if due_by is not None:
             query.update(paused=False, run_at={"$lte": due_by})
         return self._transition(
@@ -198,7 +205,7 @@ class TaskRepository:
     def unqueue(self, task_id: str) -> dict[str, Any] | None:
         """queued -> pending, when the queue refused the job: the next tick enqueues it again."""
         return self._transition(
-            {"_id": task_id, "status": TaskStatus.queued.value},
+            {"task_id": task_id, "status": TaskStatus.queued.value},
             {"$set": {"status": TaskStatus.pending.value, "queued_at": None}},
         )
 
@@ -207,7 +214,7 @@ class TaskRepository:
         worker got it or it was cancelled."""
         now = utcnow()
         return self._transition(
-            {"_id": task_id, "status": TaskStatus.queued.value},
+            {"task_id": task_id, "status": TaskStatus.queued.value},
             {
                 "$set": {
                     "status": TaskStatus.running.value,
@@ -225,7 +232,7 @@ class TaskRepository:
     ) -> dict[str, Any] | None:
         """The running attempt is alive; None when it is no longer this attempt's task."""
         return self._transition(
-            {"_id": task_id, "status": TaskStatus.running.value, "attempt": attempt},
+            {"task_id": task_id, "status": TaskStatus.running.value, "attempt": attempt},
             {"$set": {"heartbeat_at": utcnow(), "progress": progress}},
         )
 
@@ -234,20 +241,20 @@ class TaskRepository:
     ) -> dict[str, Any] | None:
         """Close running attempt `attempt` with `changes`, appending its `record`."""
         return self._transition(
-            {"_id": task_id, "status": TaskStatus.running.value, "attempt": attempt},
+            {"task_id": task_id, "status": TaskStatus.running.value, "attempt": attempt},
             {"$set": changes, "$push": {"attempts": record}},
         )
 
     def update_pending(self, task_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         return self._transition(
-            {"_id": task_id, "status": TaskStatus.pending.value}, {"$set": changes}
+            {"task_id": task_id, "status": TaskStatus.pending.value}, {"$set": changes}
         )
 
     def update_waiting(self, task_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         """Change a task that has not started (pending or queued)."""
         return self._transition(
             {
-                "_id": task_id,
+                "task_id": task_id,
                 "status": {"$in": [TaskStatus.pending.value, TaskStatus.queued.value]},
             },
             {"$set": changes},
@@ -265,7 +272,7 @@ class TaskRepository:
     def request_cancel(self, task_id: str) -> dict[str, Any] | None:
         """Ask the worker running `task_id` to stop it."""
         return self._transition(
-            {"_id": task_id, "status": TaskStatus.running.value},
+            {"task_id": task_id, "status": TaskStatus.running.value},
             {"$set": {"cancel_requested": True}},
         )
 
@@ -275,7 +282,7 @@ class TaskRepository:
         if task is None:
             return None
         return self._transition(
-            {"_id": task_id, "status": TaskStatus.failed.value, "attempt": task["attempt"]},
+            {"task_id": task_id, "status": TaskStatus.failed.value, "attempt": task["attempt"]},
             {
                 "$set": {
                     "status": TaskStatus.pending.value,

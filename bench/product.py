@@ -1,0 +1,65 @@
+"""The product as `make run` starts it, for benchmarks: a context manager yielding an
+authenticated HTTP client."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from reporting.processes import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def running_product(data_dir: Path, **env_overrides: str) -> Iterator[httpx.Client]:
+    """`reportbook run` on a temporary data dir; yields a client holding an admin API key."""
+    port = free_port()
+    drop = {"REDIS_URL", "MONGODB_URI", "MASTER_KEY"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(REPORTBOOK_DATA_DIR=str(data_dir), PORT=str(port), **env_overrides)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reporting.cli", "run"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/healthcheck").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise SystemExit("the product did not start")
+        master = (data_dir / "master.key").read_text().strip()
+        key = httpx.post(f"{base}/v1/admin/api-keys", headers={"X-Master-Key": master},
+                         json={"name": "bench", "role": "admin"}).json()["key"]  # fmt: skip
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
+        ) as client:
+            yield client
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+
+
+def run_to_success(client: httpx.Client, body: dict) -> tuple[float, dict]:
+    """POST a task, poll every 10 ms until it ends; returns (seconds, the ended task)."""
+    started = time.perf_counter()
+    task = client.post("/v1/tasks", json=body).json()
+    while task["status"] not in ("success", "failed", "cancelled"):
+        time.sleep(0.01)
+        task = client.get(f"/v1/tasks/{task['id']}").json()
+    if task["status"] != "success":
+        raise SystemExit(f"run failed: {task['error']}")
+    return time.perf_counter() - started, task
