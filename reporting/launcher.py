@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -17,8 +16,8 @@ import threading
 from pathlib import Path
 
 from reporting.processes import start_mongod, start_redis, stop, wait_for_port
-from reporting.sample_data import seed_sample_data
-from reporting.settings import Settings, load_settings
+from reporting.sample_data import seed_sample_data, seed_sample_product
+from reporting.settings import Settings, load_settings, read_or_create_secret
 from reporting.store import open_store
 
 log = logging.getLogger("reportbook")
@@ -27,20 +26,17 @@ log = logging.getLogger("reportbook")
 def ensure_master_key(settings: Settings) -> Path | None:
     """Write a new master key to `<data dir>/master.key` (mode 0600) when none is configured."""
     path = settings.master_key_file
-    if path.is_file():
-        return path
-    if settings.master_key is not None:
+    if settings.master_key is not None and not path.is_file():
         return None  # MASTER_KEY is configured
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(32) + "\n")
+    read_or_create_secret(path)
     return path
 
 
 def seed(settings: Settings) -> int:
+    """Load the sample Reddit data and its sample folder and product (once each)."""
     store = open_store(settings)
     try:
+        seed_sample_product(store.db)
         return seed_sample_data(store.db)
     finally:
         store.close()

@@ -89,6 +89,7 @@ def schedule_next(
     nxt = tasks.insert(
         new_task(
             task["notebook"], task["parameters"], task["created_by"], run_at,
+            product_id=task["product_id"], folder_id=task["folder_id"],
             priority=task["priority"], recurrence=task["recurrence"], retry=task["retry"],
             series_id=task["series_id"], previous_task_id=task["_id"], paused=task["paused"],
         )

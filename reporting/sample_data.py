@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 from typing import Any
 
+from reporting.products import FolderRepository, ProductRepository
 from reporting.reddit import RedditRepository
 
 SAMPLE_PRODUCT = "home-espresso"
@@ -557,3 +558,18 @@ def seed_sample_data(db: Any, product: str = SAMPLE_PRODUCT, seed: int = 7) -> i
     repo.insert_posts(posts)
     repo.insert_comments(comments)
     return len(posts)
+
+
+SAMPLE_FOLDER_NAME = "Sample clients"
+SAMPLE_PRODUCT_NAME = "Home espresso"
+
+
+def seed_sample_product(db: Any) -> dict[str, Any]:
+    """The sample folder and product that reports on the sample data belong to (made once)."""
+    folders, products = FolderRepository(db), ProductRepository(db)
+    existing = [p for p in products.list() if p["name"] == SAMPLE_PRODUCT_NAME]
+    if existing:
+        return existing[0]
+    folder = next((f for f in folders.list() if f["name"] == SAMPLE_FOLDER_NAME), None)
+    folder = folder or folders.create(SAMPLE_FOLDER_NAME, "sample-data")
+    return products.create(SAMPLE_PRODUCT_NAME, folder["_id"], "sample-data")

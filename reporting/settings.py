@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from enum import StrEnum
 from pathlib import Path
 
@@ -10,6 +12,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MASTER_KEY_FILE = "master.key"
+PEPPER_FILE = "api-key-pepper"
+
+
+def read_or_create_secret(path: Path) -> str:
+    """The secret kept in `path`, made (random, mode 0600) if the file does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
+
+
+def _secret_from_file(path: Path) -> SecretStr | None:
+    return SecretStr(path.read_text().strip()) if path.is_file() else None
 
 
 class Environment(StrEnum):
@@ -30,6 +49,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue_name: str = "reports"
     master_key: SecretStr | None = None
+    api_key_pepper: SecretStr | None = None
+    firebase_project_id: str | None = None
+    firebase_auth_emulator_host: str | None = None
     scheduler_interval_seconds: float = Field(default=3600, gt=0)
     task_timeout_seconds: int = Field(default=1800, gt=0)
     heartbeat_interval_seconds: float = Field(default=5, gt=0)
@@ -43,12 +65,13 @@ class Settings(BaseSettings):
         self.notebooks_dir = self.notebooks_dir.expanduser().resolve()
         if self.mongodb_uri == "":
             self.mongodb_uri = None
-        if self.master_key is None:
-            key_file = self.data_dir / MASTER_KEY_FILE
-            if key_file.is_file():
-                self.master_key = SecretStr(key_file.read_text().strip())
-        if self.environment is Environment.production and self.master_key is None:
-            raise ValueError("MASTER_KEY must be set when ENVIRONMENT=production")
+        self.master_key = self.master_key or _secret_from_file(self.master_key_file)
+        self.api_key_pepper = self.api_key_pepper or _secret_from_file(self.pepper_file)
+        if self.environment is Environment.production:
+            missing = [name for name, value in [("MASTER_KEY", self.master_key),
+                       ("API_KEY_PEPPER", self.api_key_pepper)] if value is None]  # fmt: skip
+            if missing:
+                raise ValueError(f"{' and '.join(missing)} must be set when ENVIRONMENT=production")
         return self
 
     @property
@@ -72,6 +95,17 @@ class Settings(BaseSettings):
     @property
     def master_key_file(self) -> Path:
         return self.data_dir / MASTER_KEY_FILE
+
+    @property
+    def pepper_file(self) -> Path:
+        return self.data_dir / PEPPER_FILE
+
+    def pepper(self) -> str:
+        """The API-key pepper: API_KEY_PEPPER, else one kept under the data dir (made once;
+        production refuses to start without API_KEY_PEPPER, so replicas share it)."""
+        if self.api_key_pepper is not None:
+            return self.api_key_pepper.get_secret_value()
+        return read_or_create_secret(self.pepper_file)
 
 
 def load_settings(**overrides: object) -> Settings:

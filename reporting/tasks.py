@@ -8,6 +8,7 @@ workers, or a worker and the reaper can never both move the same task.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -48,6 +49,8 @@ def new_task(
     parameters: dict[str, Any],
     created_by: str,
     run_at: dt.datetime | None = None,
+    product_id: str = "",
+    folder_id: str = "",
     priority: Priority = Priority.normal,
     recurrence: dict[str, Any] | None = None,
     retry: dict[str, Any] | None = None,
@@ -67,6 +70,8 @@ def new_task(
         "task_id": task_id,  # the _id again: see TaskRepository
         "notebook": notebook,
         "parameters": parameters,
+        "product_id": product_id,
+        "folder_id": folder_id,
         "status": TaskStatus.pending.value,
         "priority": Priority(priority).value,
         "created_by": created_by,
@@ -95,6 +100,10 @@ def new_task(
     }
 
 
+def _of_products(product_ids: Iterable[str] | None) -> dict[str, Any]:
+    return {} if product_ids is None else {"product_id": {"$in": sorted(product_ids)}}
+
+
 class TaskRepository:
     """Guarded updates name a task by `task_id`, an indexed copy of `_id`: the embedded store
     evaluates any filter that mentions `_id` beside other fields in Python over the whole
@@ -112,6 +121,7 @@ class TaskRepository:
         self.collection.create_index([("notebook", ASCENDING), ("created_at", ASCENDING)])
         self.collection.create_index([("created_at", ASCENDING)])
         self.collection.create_index([("series_id", ASCENDING)])
+        self.collection.create_index([("product_id", ASCENDING), ("created_at", ASCENDING)])
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -129,8 +139,10 @@ class TaskRepository:
         notebook: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        product_ids: Iterable[str] | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        query: dict[str, Any] = {}
+        """Newest first; only tasks of `product_ids` when given (None: every product)."""
+        query: dict[str, Any] = _of_products(product_ids)
         if status is not None:
             query["status"] = status.value
         if notebook is not None:
@@ -144,15 +156,17 @@ class TaskRepository:
         )
         return list(cursor), total
 
-    def waiting(self, limit: int) -> list[dict[str, Any]]:
+    def waiting(self, limit: int, product_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Queued tasks, then pending ones by due time: the raw material of the queue view."""
-        queued = list(
-            self.collection.find({"status": TaskStatus.queued.value}).sort("queued_at").limit(limit)
+        scope = _of_products(product_ids)
+        queued = self.collection.find({**scope, "status": TaskStatus.queued.value})
+        pending = self.collection.find({**scope, "status": TaskStatus.pending.value})
+        return list(queued.sort("queued_at").limit(limit)) + list(
+            pending.sort("run_at").limit(limit)
         )
-        pending = list(
-            self.collection.find({"status": TaskStatus.pending.value}).sort("run_at").limit(limit)
-        )
-        return queued + pending
+
+    def count_for_product(self, product_id: str) -> int:
+        return self.collection.count_documents({"product_id": product_id})
 
     def pending_in_series(self, series_id: str) -> list[dict[str, Any]]:
         return list(

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 
-from reporting.errors import InvalidInput, InvalidTransition, ReportbookError
+from reporting.errors import InvalidInput, InvalidTransition, ReportbookError, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +17,13 @@ log = logging.getLogger(__name__)
 async def reportbook_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ReportbookError)
     body: dict = {"detail": exc.errors if isinstance(exc, InvalidInput) else exc.message}
+    headers = {}
     if isinstance(exc, InvalidTransition):
         body["status"] = exc.status
-    return JSONResponse(body, status_code=exc.status_code)
+    if isinstance(exc, Unauthenticated):
+        body["code"] = exc.code
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 async def store_error(_: Request, exc: Exception) -> JSONResponse:

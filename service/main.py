@@ -11,7 +11,18 @@ from reporting.logs import configure_logging
 from reporting.settings import Settings, load_settings
 from service import errors
 from service.context import AppContext
-from service.routers import admin, health, notebooks, queue, tasks
+from service.routers import (
+    admin,
+    api_keys,
+    audit,
+    folders,
+    health,
+    notebooks,
+    products,
+    queue,
+    tasks,
+    users,
+)
 
 DESCRIPTION = """
 Run parameterised notebooks into reports.
@@ -40,6 +51,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Reportbook", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.register(app)
-    for module in (health, admin, notebooks, tasks, queue):
+    for module in (
+        health,
+        admin,
+        users,
+        api_keys,
+        folders,
+        products,
+        notebooks,
+        tasks,
+        queue,
+        audit,
+    ):
         app.include_router(module.router)
     return app

@@ -7,23 +7,16 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from reporting.api_keys import Role
+from reporting.access import ResourceType, Role
 from reporting.recurrence import Recurrence
 from reporting.tasks import Priority, TaskStatus
 
 
-class ApiKeyCreate(BaseModel):
+class ServiceKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=100)
-    role: Role = Role.user
-
-
-class ApiKeyCreated(BaseModel):
-    id: str
-    name: str
-    role: Role
-    prefix: str
-    created_at: dt.datetime
-    key: str = Field(description="The API key. Shown once: only its hash is stored.")
+    role: Role = Role.admin
 
 
 class ParameterOut(BaseModel):
@@ -56,6 +49,7 @@ class TaskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     notebook: str = Field(description="Name of a notebook from GET /v1/notebooks")
+    product_id: str = Field(min_length=1, description="The product (and so folder) it is for")
     parameters: dict[str, Any] = Field(default_factory=dict)
     run_at: AwareDatetime | None = Field(
         default=None, description="When to run (ISO 8601 with offset); default now"
@@ -124,6 +118,8 @@ class Progress(BaseModel):
 class TaskOut(BaseModel):
     id: str
     notebook: str
+    product_id: str
+    folder_id: str
     parameters: dict[str, Any]
     status: TaskStatus
     priority: Priority
@@ -169,3 +165,114 @@ class QueueOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+class GrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: ResourceType
+    resource_id: str = Field(min_length=1)
+
+
+class GrantOut(GrantIn):
+    id: str
+    created_at: dt.datetime
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    role: Role | None = Field(default=None, description="Default: the caller's role")
+    grants: list[GrantIn] | None = Field(
+        default=None,
+        description="Folders/products the key may use; default: whatever its owner has",
+    )
+    expires_at: AwareDatetime | None = None
+    service: bool = Field(
+        default=False, description="Admins only: a key owned by no user (a service key)"
+    )
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    role: Role
+    prefix: str
+    owner_id: str | None
+    grants: list[GrantIn] | None
+    created_at: dt.datetime
+    expires_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+
+class ApiKeyNew(ApiKeyOut):
+    key: str = Field(description="The API key. Shown once: only its hash is stored.")
+
+
+class PrincipalOut(BaseModel):
+    id: str
+    kind: str
+    name: str
+    role: Role
+    grants: list[GrantIn]
+
+
+class FolderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class FolderOut(FolderIn):
+    id: str
+    created_at: dt.datetime
+
+
+class ProductIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    folder_id: str = Field(min_length=1)
+
+
+class ProductUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    folder_id: str | None = Field(default=None, min_length=1)
+
+
+class ProductOut(ProductIn):
+    id: str
+    created_at: dt.datetime
+
+
+class UserOut(BaseModel):
+    id: str = Field(description="The Firebase uid")
+    email: str | None
+    role: Role
+    created_at: dt.datetime
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+
+
+class AuditEntry(BaseModel):
+    id: str
+    at: dt.datetime
+    actor: dict[str, str]
+    action: str
+    target: dict[str, str]
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    total: int
+    limit: int
+    offset: int

@@ -4,32 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
+from reporting.access import Principal, Scope
 from reporting.errors import InvalidInput, InvalidTransition, NotFound
 from reporting.queue import enqueue_now
 from reporting.tasks import Priority, TaskStatus, new_task, utcnow
 from service.context import AppContext
-from service.deps import Principal
 from service.schemas import TaskCreate, TaskUpdate
 
 PRIORITY_ORDER = {p.value: i for i, p in enumerate(Priority)}
 
 
-def get(context: AppContext, task_id: str) -> dict[str, Any]:
+def get(context: AppContext, scope: Scope, task_id: str) -> dict[str, Any]:
+    """The task, if the caller can see it (else 404: its existence is not revealed)."""
     task = context.tasks.get(task_id)
-    if task is None:
+    if task is None or not scope.sees_product(task["product_id"]):
         raise NotFound(f"task {task_id!r} not found")
+    return task
+
+
+def _reload(context: AppContext, task_id: str) -> dict[str, Any]:
+    task = context.tasks.get(task_id)
+    assert task is not None
     return task
 
 
 def _enqueue_if_due(context: AppContext, task: dict[str, Any]) -> dict[str, Any]:
     if task["run_at"] <= utcnow() and not task["paused"]:
         enqueue_now(context.tasks, context.queue, task["_id"])
-        return get(context, task["_id"])
+        return _reload(context, task["_id"])
     return task
 
 
-def submit(context: AppContext, body: TaskCreate, principal: Principal) -> dict[str, Any]:
+def submit(
+    context: AppContext, body: TaskCreate, principal: Principal, scope: Scope
+) -> dict[str, Any]:
     """Validate, store, and queue at once when due now; a later one waits for the scheduler."""
+    product = context.products.get(body.product_id)
+    if product is None or not scope.sees_product(body.product_id):
+        raise InvalidInput([{"loc": ["body", "product_id"], "msg": f"no product {body.product_id!r}",
+                             "type": "unknown_resource"}])  # fmt: skip
     spec = context.catalog.get(body.notebook)
     parameters = spec.validate(body.parameters)
     task = new_task(
@@ -37,15 +50,22 @@ def submit(context: AppContext, body: TaskCreate, principal: Principal) -> dict[
         parameters,
         principal.id,
         body.run_at,
+        product_id=product["_id"],
+        folder_id=product["folder_id"],
         priority=body.priority,
         recurrence=body.recurrence.model_dump(exclude_none=True) if body.recurrence else None,
         retry=body.retry.model_dump(),
     )
-    return _enqueue_if_due(context, context.tasks.insert(task))
+    task = _enqueue_if_due(context, context.tasks.insert(task))
+    context.audit.record(principal, "task.created", "task", task["_id"], notebook=spec.name,
+                         product_id=product["_id"])  # fmt: skip
+    return task
 
 
-def update(context: AppContext, task_id: str, body: TaskUpdate) -> dict[str, Any]:
-    task = get(context, task_id)
+def update(
+    context: AppContext, principal: Principal, scope: Scope, task_id: str, body: TaskUpdate
+) -> dict[str, Any]:
+    task = get(context, scope, task_id)
     changes: dict[str, Any] = {}
     if body.parameters is not None:
         spec = context.catalog.get(task["notebook"], loc=("body", "notebook"))
@@ -64,37 +84,45 @@ def update(context: AppContext, task_id: str, body: TaskUpdate) -> dict[str, Any
         else context.tasks.update_pending(task_id, changes)
     )
     if updated is None:
-        raise InvalidTransition("change", get(context, task_id)["status"])
+        raise InvalidTransition("change", _reload(context, task_id)["status"])
     if only_priority and updated["status"] == TaskStatus.queued:
         context.queue.remove(task)  # move its job to the queue of the new priority
         context.queue.enqueue(updated)
+    context.audit.record(principal, "task.updated", "task", task_id, fields=sorted(changes))
     return _enqueue_if_due(context, updated) if updated["status"] == TaskStatus.pending else updated
 
 
-def cancel(context: AppContext, task_id: str) -> tuple[dict[str, Any], bool]:
+def cancel(
+    context: AppContext, principal: Principal, scope: Scope, task_id: str
+) -> tuple[dict[str, Any], bool]:
     """Cancel a waiting task at once, or ask the worker to stop a running one. Returns the
     task and whether the cancellation is still in progress (running)."""
-    task = get(context, task_id)
+    task = get(context, scope, task_id)
     cancelled = context.tasks.cancel_waiting(task_id)
     if cancelled is not None:
         context.queue.remove(task)
+        context.audit.record(principal, "task.cancelled", "task", task_id)
         return cancelled, False
     requested = context.tasks.request_cancel(task_id)
     if requested is not None:
+        context.audit.record(principal, "task.cancelled", "task", task_id, running=True)
         return requested, True
-    raise InvalidTransition("cancel", get(context, task_id)["status"])
+    raise InvalidTransition("cancel", _reload(context, task_id)["status"])
 
 
-def retry(context: AppContext, task_id: str) -> dict[str, Any]:
-    task = get(context, task_id)
+def retry(context: AppContext, principal: Principal, scope: Scope, task_id: str) -> dict[str, Any]:
+    task = get(context, scope, task_id)
     retried = context.tasks.retry(task_id, allowed_more=task["retry"]["max_attempts"])
     if retried is None:
-        raise InvalidTransition("retry", get(context, task_id)["status"])
+        raise InvalidTransition("retry", _reload(context, task_id)["status"])
+    context.audit.record(principal, "task.retried", "task", task_id)
     return _enqueue_if_due(context, retried)
 
 
-def set_paused(context: AppContext, task_id: str, paused: bool) -> dict[str, Any]:
-    task = get(context, task_id)
+def set_paused(
+    context: AppContext, principal: Principal, scope: Scope, task_id: str, paused: bool
+) -> dict[str, Any]:
+    task = get(context, scope, task_id)
     if not task.get("recurrence"):
         raise InvalidTransition("pause or resume the schedule of", "not recurring")
     if not context.tasks.set_series_paused(task["series_id"], paused):
@@ -102,11 +130,12 @@ def set_paused(context: AppContext, task_id: str, paused: bool) -> dict[str, Any
     if not paused:  # an occurrence that fell due while paused runs now
         for waiting in context.tasks.pending_in_series(task["series_id"]):
             _enqueue_if_due(context, waiting)
-    return get(context, task_id)
+    context.audit.record(principal, "task.paused" if paused else "task.resumed", "task", task_id)
+    return _reload(context, task_id)
 
 
-def queue_view(context: AppContext, limit: int) -> list[dict[str, Any]]:
-    waiting = context.tasks.waiting(limit)
+def queue_view(context: AppContext, scope: Scope, limit: int) -> list[dict[str, Any]]:
+    waiting = context.tasks.waiting(limit, scope.product_ids)
     queued = sorted(
         (t for t in waiting if t["status"] == TaskStatus.queued),
         key=lambda t: (PRIORITY_ORDER[t["priority"]], t["queued_at"]),

@@ -65,3 +65,24 @@ def queued_job_ids(settings: Settings) -> list[str]:
     from reporting.queue import TaskQueue
 
     return [job for queue in TaskQueue(settings).in_order for job in queue.job_ids]
+
+
+def make_product(settings: Settings, name: str = "Home espresso", folder: str = "Clients") -> dict:
+    """A folder and a product in it, straight in the store: the resources tasks belong to."""
+    from reporting.products import FolderRepository, ProductRepository
+    from reporting.store import open_store
+
+    db = open_store(settings).db
+    folder_doc = FolderRepository(db).create(folder, "test")
+    return ProductRepository(db).create(name, folder_doc["_id"], "test")
+
+
+@pytest.fixture
+def pid(settings: Settings) -> str:
+    """The id of a product the tests' tasks belong to."""
+    return make_product(settings)["_id"]
+
+
+from tests.firebase_emulator import emulator_fixture  # noqa: E402
+
+firebase_emulator = emulator_fixture()  # the real Firebase Auth emulator, once per session

@@ -40,7 +40,8 @@ def test_master_key_creates_an_api_key_shown_once(client):
     assert response.status_code == 201
     body = response.json()
     assert body["key"].startswith(f"rb_{body['prefix']}_") and body["role"] == "admin"
-    assert set(body) == {"id", "name", "role", "prefix", "created_at", "key"}
+    assert {"id", "name", "role", "prefix", "created_at", "key"} <= set(body)
+    assert "hash" not in body and body["owner_id"] is None  # a service key
 
 
 @pytest.mark.parametrize("header", [{}, {"X-Master-Key": "wrong"}, {"X-Master-Key": ""}])
@@ -89,9 +90,11 @@ def test_notebooks_lists_parameters_from_the_notebooks(client, auth):
     assert client.get("/v1/notebooks/../etc", headers=auth).status_code == 404
 
 
-def test_task_created_is_queued_at_once(client, auth, settings):
+def test_task_created_is_queued_at_once(client, auth, settings, pid):
     response = client.post(
-        "/v1/tasks", headers=auth, json={"notebook": "broken", "parameters": {"divisor": 2}}
+        "/v1/tasks",
+        headers=auth,
+        json={"product_id": pid, "notebook": "broken", "parameters": {"divisor": 2}},
     )
     assert response.status_code == 201, response.text
     task = response.json()
@@ -100,9 +103,11 @@ def test_task_created_is_queued_at_once(client, auth, settings):
     assert client.get(f"/v1/tasks/{task['id']}", headers=auth).json()["id"] == task["id"]
 
 
-def test_future_task_waits_for_the_scheduler(client, auth, settings):
+def test_future_task_waits_for_the_scheduler(client, auth, settings, pid):
     response = client.post(
-        "/v1/tasks", headers=auth, json={"notebook": "broken", "run_at": "2999-01-01T00:00:00Z"}
+        "/v1/tasks",
+        headers=auth,
+        json={"product_id": pid, "notebook": "broken", "run_at": "2999-01-01T00:00:00Z"},
     )
     assert response.status_code == 201
     assert response.json()["status"] == "pending"
@@ -127,12 +132,14 @@ def test_future_task_waits_for_the_scheduler(client, auth, settings):
         ({"notebook": "broken", "parameters": []}, ["body", "parameters"]),
         ({"notebook": "broken", "run_at": "tomorrow"}, ["body", "run_at"]),
         ({"notebook": "broken", "run_at": "2030-01-01T00:00:00"}, ["body", "run_at"]),
+        ({"notebook": "broken", "product_id": "no-such-product"}, ["body", "product_id"]),
+        ({"notebook": "broken", "product_id": None}, ["body", "product_id"]),
     ],
 )
 def test_bad_task_requests_are_422_naming_the_field_and_store_nothing(
-    client, auth, settings, body, loc
+    client, auth, settings, body, loc, pid
 ):
-    response = client.post("/v1/tasks", headers=auth, json=body)
+    response = client.post("/v1/tasks", headers=auth, json={"product_id": pid, **body})
     assert response.status_code == 422, response.text
     assert any(error["loc"][: len(loc)] == loc for error in response.json()["detail"]), (
         response.text
@@ -150,14 +157,14 @@ def test_malformed_json_is_422(client, auth, settings):
     assert client.get("/v1/tasks", headers=auth).json()["total"] == 0
 
 
-def test_list_tasks_filters_and_paginates(client, auth):
+def test_list_tasks_filters_and_paginates(client, auth, pid):
     for divisor in (1, 2, 3):
         client.post(
             "/v1/tasks",
             headers=auth,
-            json={"notebook": "broken", "parameters": {"divisor": divisor}},
+            json={"product_id": pid, "notebook": "broken", "parameters": {"divisor": divisor}},
         )
-    client.post("/v1/tasks", headers=auth, json={"notebook": "reddit_report"})
+    client.post("/v1/tasks", headers=auth, json={"product_id": pid, "notebook": "reddit_report"})
     page = client.get("/v1/tasks?notebook=broken&limit=2&offset=0", headers=auth).json()
     assert page["total"] == 3 and [t["parameters"]["divisor"] for t in page["items"]] == [3, 2]
     page = client.get("/v1/tasks?notebook=broken&limit=2&offset=2", headers=auth).json()
@@ -168,8 +175,10 @@ def test_list_tasks_filters_and_paginates(client, auth):
     assert client.get("/v1/tasks?limit=0", headers=auth).status_code == 422
 
 
-def test_downloads_are_404_until_the_run_succeeded(client, auth):
-    task = client.post("/v1/tasks", headers=auth, json={"notebook": "broken"}).json()
+def test_downloads_are_404_until_the_run_succeeded(client, auth, pid):
+    task = client.post(
+        "/v1/tasks", headers=auth, json={"product_id": pid, "notebook": "broken"}
+    ).json()
     for kind in ("pdf", "html", "notebook"):
         response = client.get(f"/v1/tasks/{task['id']}/{kind}", headers=auth)
         assert response.status_code == 404 and "queued" in response.json()["detail"]
@@ -193,14 +202,16 @@ def test_healthcheck_names_the_failing_queue(settings):
     assert body["checks"]["queue"].startswith("error")
 
 
-def test_task_is_kept_pending_when_redis_is_down(settings):
+def test_task_is_kept_pending_when_redis_is_down(settings, pid):
     dead = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
     with TestClient(create_app(dead)) as client:
         key = client.post(
             "/v1/admin/api-keys", headers={"X-Master-Key": MASTER_KEY}, json={"name": "t"}
         ).json()["key"]
         response = client.post(
-            "/v1/tasks", headers={"Authorization": f"Bearer {key}"}, json={"notebook": "broken"}
+            "/v1/tasks",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"product_id": pid, "notebook": "broken"},
         )
     assert response.status_code == 201
     assert response.json()["status"] == "pending"  # the scheduler's next tick enqueues it

@@ -15,8 +15,9 @@ LATER = "2999-01-01T00:00:00Z"
 
 
 @pytest.fixture
-def client(settings):
+def client(settings, pid):
     with TestClient(create_app(settings)) as client:
+        client.pid = pid
         key = client.post(
             "/v1/admin/api-keys", headers={"X-Master-Key": MASTER_KEY}, json={"name": "t"}
         ).json()["key"]
@@ -26,7 +27,9 @@ def client(settings):
 
 
 def _create(client, **body) -> dict:
-    response = client.post("/v1/tasks", json={"notebook": "broken", **body})
+    response = client.post(
+        "/v1/tasks", json={"product_id": client.pid, "notebook": "broken", **body}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -157,7 +160,9 @@ def test_pause_and_resume_a_recurring_series(client, settings):
     ],
 )
 def test_bad_schedules_are_422_naming_the_field(client, settings, extra, loc):
-    response = client.post("/v1/tasks", json={"notebook": "broken", **extra})
+    response = client.post(
+        "/v1/tasks", json={"product_id": client.pid, "notebook": "broken", **extra}
+    )
     assert response.status_code == 422, response.text
     assert any(e["loc"][: len(loc)] == loc for e in response.json()["detail"]), response.text
     assert client.get("/v1/tasks").json()["total"] == 0

@@ -20,7 +20,7 @@ import pytest
 from pypdf import PdfReader
 
 from reporting.processes import free_port
-from reporting.sample_data import SAMPLE_BRANDS
+from reporting.sample_data import SAMPLE_BRANDS, SAMPLE_PRODUCT_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -82,6 +82,13 @@ def auth(product) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['key']}"}
 
 
+@pytest.fixture(scope="module")
+def pid(product, auth) -> str:
+    """The sample product `make run` seeds."""
+    products = product["client"].get("/v1/products", headers=auth).json()
+    return next(p["id"] for p in products if p["name"] == SAMPLE_PRODUCT_NAME)
+
+
 def wait_for(client: httpx.Client, auth: dict, task_id: str, done=("success", "failed")) -> dict:
     seen = []
     deadline = time.monotonic() + TIMEOUT
@@ -104,13 +111,13 @@ def test_master_key_is_generated_private_and_announced(product):
     assert key_file.read_text().strip() not in log  # the key itself is never printed
 
 
-def test_report_from_request_to_pdf(product, auth):
+def test_report_from_request_to_pdf(product, auth, pid):
     client = product["client"]
     brands = SAMPLE_BRANDS[:3]
     response = client.post(
         "/v1/tasks",
         headers=auth,
-        json={"notebook": "reddit_report", "parameters": {"brands": brands}},
+        json={"product_id": pid, "notebook": "reddit_report", "parameters": {"brands": brands}},
     )
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "queued"
@@ -138,9 +145,11 @@ def test_report_from_request_to_pdf(product, auth):
     assert str(brands) in "".join(injected[0]["source"]).replace('"', "'")
 
 
-def test_failing_notebook_ends_failed_with_its_error(product, auth):
+def test_failing_notebook_ends_failed_with_its_error(product, auth, pid):
     client = product["client"]
-    created = client.post("/v1/tasks", headers=auth, json={"notebook": "broken"}).json()
+    created = client.post(
+        "/v1/tasks", headers=auth, json={"product_id": pid, "notebook": "broken"}
+    ).json()
     task = wait_for(client, auth, created["id"])
     assert task["status"] == "failed"
     assert task["error"]["ename"] == "ZeroDivisionError" and task["error"]["cell_index"] == 3
@@ -149,13 +158,18 @@ def test_failing_notebook_ends_failed_with_its_error(product, auth):
     assert partial.status_code == 200 and "ZeroDivisionError" in partial.text
 
 
-def test_scheduled_task_is_run_by_the_scheduler_tick(product, auth):
+def test_scheduled_task_is_run_by_the_scheduler_tick(product, auth, pid):
     client = product["client"]
     run_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
     created = client.post(
         "/v1/tasks",
         headers=auth,
-        json={"notebook": "broken", "parameters": {"divisor": 4}, "run_at": run_at.isoformat()},
+        json={
+            "product_id": pid,
+            "notebook": "broken",
+            "parameters": {"divisor": 4},
+            "run_at": run_at.isoformat(),
+        },
     ).json()
     assert created["status"] == "pending"
     task = wait_for(client, auth, created["id"])
@@ -163,7 +177,7 @@ def test_scheduled_task_is_run_by_the_scheduler_tick(product, auth):
     assert dt.datetime.fromisoformat(task["queued_at"]) >= run_at - dt.timedelta(milliseconds=5)
 
 
-def test_bad_inputs_are_rejected_and_nothing_is_queued(product, auth):
+def test_bad_inputs_are_rejected_and_nothing_is_queued(product, auth, pid):
     client = product["client"]
     before = client.get("/v1/tasks", headers=auth).json()["total"]
     bad = [
@@ -172,13 +186,18 @@ def test_bad_inputs_are_rejected_and_nothing_is_queued(product, auth):
         {"notebook": "reddit_report", "parameters": {"start": 20260101}},
     ]
     for body in bad:
-        assert client.post("/v1/tasks", headers=auth, json=body).status_code == 422
+        assert (
+            client.post("/v1/tasks", headers=auth, json={"product_id": pid, **body}).status_code
+            == 422
+        )
     response = client.post(
         "/v1/tasks", headers={**auth, "Content-Type": "application/json"}, content=b"{not json"
     )
     assert response.status_code == 422
     assert client.get("/v1/tasks", headers=auth).json()["total"] == before
-    assert client.post("/v1/tasks", json={"notebook": "broken"}).status_code == 401
+    assert (
+        client.post("/v1/tasks", json={"product_id": pid, "notebook": "broken"}).status_code == 401
+    )
 
 
 def test_sigterm_stops_every_process_it_started(product):

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from reporting.errors import NotFound
 from reporting.tasks import TaskStatus
 from service import task_commands
-from service.deps import Context, CurrentPrincipal
+from service.deps import Context, CurrentScope, Reader, Writer
 from service.schemas import TaskCreate, TaskOut, TaskPage, TaskUpdate
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -37,36 +37,42 @@ def task_out(task: dict[str, Any]) -> TaskOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskOut)
-def create_task(body: TaskCreate, context: Context, principal: CurrentPrincipal) -> TaskOut:
-    """Ask for a report. Parameters are checked against the notebook's declared parameters;
-    a task due now is queued at once, a later one waits for the scheduler's tick."""
-    return task_out(task_commands.submit(context, body, principal))
+def create_task(
+    body: TaskCreate, context: Context, principal: Writer, scope: CurrentScope
+) -> TaskOut:
+    """Ask for a report for a product you may write to. Parameters are checked against the
+    notebook's declared parameters; a task due now is queued at once, a later one waits for
+    the scheduler's tick."""
+    return task_out(task_commands.submit(context, body, principal, scope))
 
 
 @router.get("", response_model=TaskPage)
 def list_tasks(
     context: Context,
-    _: CurrentPrincipal,
+    _: Reader,
+    scope: CurrentScope,
     status: TaskStatus | None = None,
     notebook: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TaskPage:
-    """Tasks, newest first."""
-    items, total = context.tasks.list(status, notebook, limit, offset)
+    """The tasks of the products you can see, newest first."""
+    items, total = context.tasks.list(status, notebook, limit, offset, scope.product_ids)
     return TaskPage(items=[task_out(t) for t in items], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{task_id}", response_model=TaskOut)
-def get_task(task_id: str, context: Context, _: CurrentPrincipal) -> TaskOut:
-    return task_out(task_commands.get(context, task_id))
+def get_task(task_id: str, context: Context, _: Reader, scope: CurrentScope) -> TaskOut:
+    return task_out(task_commands.get(context, scope, task_id))
 
 
 @router.patch("/{task_id}", response_model=TaskOut, responses=_CONFLICT)
-def update_task(task_id: str, body: TaskUpdate, context: Context, _: CurrentPrincipal) -> TaskOut:
+def update_task(
+    task_id: str, body: TaskUpdate, context: Context, principal: Writer, scope: CurrentScope
+) -> TaskOut:
     """Reschedule (`run_at`) or edit `parameters` (re-validated) while pending; change
     `priority` while pending or queued."""
-    return task_out(task_commands.update(context, task_id, body))
+    return task_out(task_commands.update(context, principal, scope, task_id, body))
 
 
 @router.post(
@@ -74,32 +80,36 @@ def update_task(task_id: str, body: TaskUpdate, context: Context, _: CurrentPrin
     response_model=TaskOut,
     responses={**_CONFLICT, 202: {"model": TaskOut, "description": "Running: being stopped"}},
 )
-def cancel_task(task_id: str, context: Context, _: CurrentPrincipal) -> Any:
+def cancel_task(task_id: str, context: Context, principal: Writer, scope: CurrentScope) -> Any:
     """pending or queued -> cancelled at once (200). running -> its kernel is stopped within
     HEARTBEAT_INTERVAL_SECONDS and it ends cancelled (202, `cancel_requested: true`).
     Cancelling an occurrence of a recurring task ends the series (pause it to suspend it)."""
-    task, in_progress = task_commands.cancel(context, task_id)
+    task, in_progress = task_commands.cancel(context, principal, scope, task_id)
     if in_progress:
         return JSONResponse(task_out(task).model_dump(mode="json"), status_code=202)
     return task_out(task)
 
 
 @router.post("/{task_id}/retry", response_model=TaskOut, responses=_CONFLICT)
-def retry_task(task_id: str, context: Context, _: CurrentPrincipal) -> TaskOut:
+def retry_task(task_id: str, context: Context, principal: Writer, scope: CurrentScope) -> TaskOut:
     """failed -> pending again now, with a fresh retry budget; earlier attempts are kept."""
-    return task_out(task_commands.retry(context, task_id))
+    return task_out(task_commands.retry(context, principal, scope, task_id))
 
 
 @router.post("/{task_id}/pause", response_model=TaskOut, responses=_CONFLICT)
-def pause_schedule(task_id: str, context: Context, _: CurrentPrincipal) -> TaskOut:
+def pause_schedule(
+    task_id: str, context: Context, principal: Writer, scope: CurrentScope
+) -> TaskOut:
     """Suspend a recurring task's series: its next occurrence waits until resumed."""
-    return task_out(task_commands.set_paused(context, task_id, True))
+    return task_out(task_commands.set_paused(context, principal, scope, task_id, True))
 
 
 @router.post("/{task_id}/resume", response_model=TaskOut, responses=_CONFLICT)
-def resume_schedule(task_id: str, context: Context, _: CurrentPrincipal) -> TaskOut:
+def resume_schedule(
+    task_id: str, context: Context, principal: Writer, scope: CurrentScope
+) -> TaskOut:
     """Resume a paused series; an occurrence that fell due meanwhile runs now."""
-    return task_out(task_commands.set_paused(context, task_id, False))
+    return task_out(task_commands.set_paused(context, principal, scope, task_id, False))
 
 
 def _download(
@@ -121,33 +131,33 @@ def _download(
 
 
 @router.get("/{task_id}/pdf", response_class=Response, responses=_FILE)
-def get_task_pdf(task_id: str, context: Context, _: CurrentPrincipal) -> Response:
+def get_task_pdf(task_id: str, context: Context, _: Reader, scope: CurrentScope) -> Response:
     """The report as PDF, once the run succeeded."""
-    task = task_commands.get(context, task_id)
+    task = task_commands.get(context, scope, task_id)
     return _download(task, task["artifacts"], "pdf", context)
 
 
 @router.get("/{task_id}/html", response_class=Response, responses=_FILE)
-def get_task_html(task_id: str, context: Context, _: CurrentPrincipal) -> Response:
+def get_task_html(task_id: str, context: Context, _: Reader, scope: CurrentScope) -> Response:
     """The report as a self-contained HTML page, once the run succeeded."""
-    task = task_commands.get(context, task_id)
+    task = task_commands.get(context, scope, task_id)
     return _download(task, task["artifacts"], "html", context)
 
 
 @router.get("/{task_id}/notebook", response_class=Response, responses=_FILE)
-def get_task_notebook(task_id: str, context: Context, _: CurrentPrincipal) -> Response:
+def get_task_notebook(task_id: str, context: Context, _: Reader, scope: CurrentScope) -> Response:
     """The executed notebook (.ipynb) of the last attempt; for a failed or stopped run, the
     partial notebook up to where it stopped."""
-    task = task_commands.get(context, task_id)
+    task = task_commands.get(context, scope, task_id)
     return _download(task, task["artifacts"], "notebook", context)
 
 
 @router.get("/{task_id}/attempts/{number}/notebook", response_class=Response, responses=_FILE)
 def get_attempt_notebook(
-    task_id: str, number: int, context: Context, _: CurrentPrincipal
+    task_id: str, number: int, context: Context, _: Reader, scope: CurrentScope
 ) -> Response:
     """The executed notebook of one ended attempt."""
-    task = task_commands.get(context, task_id)
+    task = task_commands.get(context, scope, task_id)
     attempts = [a for a in task["attempts"] if a["number"] == number]
     if not attempts:
         raise NotFound(f"task {task_id!r} has no ended attempt {number}")

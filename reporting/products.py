@@ -1,0 +1,91 @@
+"""Folders and the products in them: the resources access is granted on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING
+
+from reporting.tasks import utcnow
+
+
+def _in(ids: Iterable[str] | None) -> dict[str, Any]:
+    return {} if ids is None else {"_id": {"$in": sorted(ids)}}
+
+
+class FolderRepository:
+    def __init__(self, db: Any) -> None:
+        self.collection = db["folders"]
+
+    def create(self, name: str, created_by: str) -> dict[str, Any]:
+        folder = {"_id": str(ObjectId()), "name": name, "created_by": created_by,
+                  "created_at": utcnow()}  # fmt: skip
+        self.collection.insert_many([folder])
+        return folder
+
+    def get(self, folder_id: str) -> dict[str, Any] | None:
+        return self.collection.find_one({"_id": folder_id})
+
+    def list(self, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """All folders, or those with the given ids; by name."""
+        return sorted(self.collection.find(_in(ids)), key=lambda f: (f["name"], f["_id"]))
+
+    def rename(self, folder_id: str, name: str) -> dict[str, Any] | None:
+        return self.collection.find_one_and_update(
+            {"_id": folder_id}, {"$set": {"name": name}}, return_document=True
+        )
+
+    def delete(self, folder_id: str) -> bool:
+        return self.collection.delete_one({"_id": folder_id}).deleted_count == 1
+
+
+class ProductRepository:
+    def __init__(self, db: Any) -> None:
+        self.collection = db["products"]
+
+    def ensure_indexes(self) -> None:
+        self.collection.create_index([("folder_id", ASCENDING)])
+
+    def create(self, name: str, folder_id: str, created_by: str) -> dict[str, Any]:
+        product = {"_id": str(ObjectId()), "name": name, "folder_id": folder_id,
+                   "created_by": created_by, "created_at": utcnow()}  # fmt: skip
+        self.collection.insert_many([product])
+        return product
+
+    def get(self, product_id: str) -> dict[str, Any] | None:
+        return self.collection.find_one({"_id": product_id})
+
+    def list(
+        self, ids: Iterable[str] | None = None, folder_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        query = _in(ids)
+        if folder_id is not None:
+            query["folder_id"] = folder_id
+        return sorted(self.collection.find(query), key=lambda p: (p["name"], p["_id"]))
+
+    def ids_in_folders(self, folder_ids: Iterable[str]) -> set[str]:
+        folder_ids = sorted(folder_ids)
+        if not folder_ids:
+            return set()
+        found = self.collection.find({"folder_id": {"$in": folder_ids}}, {"_id": 1})
+        return {p["_id"] for p in found}
+
+    def folders_of(self, product_ids: Iterable[str]) -> set[str]:
+        product_ids = sorted(product_ids)
+        if not product_ids:
+            return set()
+        found = self.collection.find({"_id": {"$in": product_ids}}, {"folder_id": 1})
+        return {p["folder_id"] for p in found}
+
+    def count_in_folder(self, folder_id: str) -> int:
+        return self.collection.count_documents({"folder_id": folder_id})
+
+    def update(self, product_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        return self.collection.find_one_and_update(
+            {"_id": product_id}, {"$set": changes}, return_document=True
+        )
+
+    def delete(self, product_id: str) -> bool:
+        return self.collection.delete_one({"_id": product_id}).deleted_count == 1
