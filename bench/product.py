@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @contextmanager
 def running_product(data_dir: Path, **env_overrides: str) -> Iterator[httpx.Client]:
-    """`reportbook run` on a temporary data dir; yields a client holding an admin API key."""
+    """`reportbook run` on a temporary data dir; yields a client holding an admin API key,
+    with `client.product_id` the sample product tasks are created for."""
     port = free_port()
     drop = {"REDIS_URL", "MONGODB_URI", "MASTER_KEY"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
@@ -47,6 +48,7 @@ def running_product(data_dir: Path, **env_overrides: str) -> Iterator[httpx.Clie
         with httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
         ) as client:
+            client.product_id = client.get("/v1/products").json()[0]["id"]  # type: ignore[attr-defined]
             yield client
     finally:
         process.send_signal(signal.SIGTERM)
@@ -56,7 +58,7 @@ def running_product(data_dir: Path, **env_overrides: str) -> Iterator[httpx.Clie
 def run_to_success(client: httpx.Client, body: dict) -> tuple[float, dict]:
     """POST a task, poll every 10 ms until it ends; returns (seconds, the ended task)."""
     started = time.perf_counter()
-    task = client.post("/v1/tasks", json=body).json()
+    task = client.post("/v1/tasks", json={"product_id": client.product_id, **body}).json()  # type: ignore[attr-defined]
     while task["status"] not in ("success", "failed", "cancelled"):
         time.sleep(0.01)
         task = client.get(f"/v1/tasks/{task['id']}").json()
