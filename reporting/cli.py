@@ -22,10 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("seed", help="load the sample dataset into the store (once)")
     args = parser.parse_args(argv)
-    configure_logging()
 
     from reporting import launcher
     from reporting.settings import load_settings
+
+    configure_logging(load_settings())
 
     if args.command == "run":
         return launcher.run(args.host, args.port, args.workers)

@@ -8,13 +8,14 @@ three and always take from the highest first. A job's id names its task and atte
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
-from rq import Queue
+from rq import Queue, Worker
 from rq.job import Job, JobStatus
 
 from reporting.settings import Settings
@@ -71,6 +72,38 @@ class TaskQueue:
         """Take a task's waiting job off its queue (when cancelled or re-prioritised)."""
         for queue in self.queues.values():
             queue.remove(job_id(task))
+
+    @property
+    def _heartbeat_key(self) -> str:
+        return f"reportbook:{self.queues[Priority.normal].name}:scheduler-heartbeat"
+
+    def beat_scheduler(self) -> None:
+        """The scheduler finished a round now (read by /readiness)."""
+        self.redis.set(self._heartbeat_key, time.time(), ex=86400)
+
+    def scheduler_heartbeat(self) -> float | None:
+        value = self.redis.get(self._heartbeat_key)
+        return float(value) if value is not None else None
+
+    def worker_count(self) -> int:
+        return len(Worker.all(connection=self.redis, queue=self.queues[Priority.normal]))
+
+    def stats(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "queue": queue.name,
+                "priority": priority.value,
+                "queued": queue.count,
+                "started": queue.started_job_registry.count,
+                "finished": queue.finished_job_registry.count,
+                "failed": queue.failed_job_registry.count,
+                "deferred": queue.deferred_job_registry.count,
+                "scheduled": queue.scheduled_job_registry.count,
+                "canceled": queue.canceled_job_registry.count,
+                "workers": len(Worker.all(connection=self.redis, queue=queue)),
+            }
+            for priority, queue in self.queues.items()
+        ]
 
     def holds(self, task: dict[str, Any]) -> bool:
         """Whether Redis still has a live job for the task's next attempt."""

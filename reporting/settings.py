@@ -6,6 +6,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,7 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(default=60, gt=0)
     lost_job_grace_seconds: float = Field(default=30, ge=0)
     kernel_name: str = "python3"
+    log_format: Literal["json", "text"] | None = None  # default: json in production
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -11,11 +11,12 @@ from scheduler.tick import run_scheduler
 
 
 def main() -> None:
-    configure_logging()
+    settings = load_settings()
+    configure_logging(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    run_scheduler(load_settings(), stop)
+    run_scheduler(settings, stop)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 
 import nbformat
 
+from reporting import logs
 from reporting.artifacts import ArtifactStore, open_artifacts
 from reporting.errors import NotFound
 from reporting.execution import NotebookFailed, NotebookInterrupted, execute
@@ -56,6 +57,7 @@ class TaskRun:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
 
     def run(self, task_id: str) -> str:
+        logs.task_id.set(task_id)  # on every log line of this run
         task = self.tasks.start(task_id, self.worker_id)
         if task is None:
             current = self.tasks.get(task_id)

@@ -102,6 +102,7 @@ def run_scheduler(settings: Settings, stop: threading.Event) -> None:
                 # Retries are not left waiting for the (hourly) tick.
                 if count := tick(tasks, queue, retries_only=not due_tick):
                     log.info("enqueued %d due task(s)", count)
+                queue.beat_scheduler()
             except Exception:
                 # A failed round (store or Redis down) must not end the scheduler.
                 log.exception("scheduler round failed")

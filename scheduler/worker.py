@@ -25,8 +25,8 @@ def warm_up() -> None:
 
 
 def main() -> None:
-    configure_logging()
     settings = load_settings()
+    configure_logging(settings)
     warm_up()
     queue = TaskQueue(settings)
     # Listens on high, normal, low: always takes from the highest non-empty queue first.

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from reporting.logs import configure_logging
+from reporting.logs import configure_logging, request_id_middleware
 from reporting.settings import Settings, load_settings
 from service import errors
 from service.context import AppContext
@@ -18,6 +18,7 @@ from service.routers import (
     folders,
     health,
     notebooks,
+    operations,
     products,
     queue,
     tasks,
@@ -32,8 +33,9 @@ Run parameterised notebooks into reports.
 3. `POST /v1/tasks` asks for one; poll `GET /v1/tasks/{id}` until `success`.
 4. `GET /v1/tasks/{id}/pdf` downloads it.
 
-Every `/v1` endpoint needs `Authorization: Bearer <API key>`
-(except `/v1/admin/api-keys`, which needs `X-Master-Key`).
+Every `/v1` endpoint needs `Authorization: Bearer <Firebase ID token or API key>` (or
+`X-API-Key`), except the master-key endpoints under `/v1/admin` (`X-Master-Key`).
+Every response carries an `X-Request-ID`, also found on every log line of that request.
 """
 
 
@@ -42,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging()
+        configure_logging(settings)
         app.state.context = AppContext.open(settings)
         try:
             yield
@@ -51,8 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Reportbook", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.register(app)
+    app.middleware("http")(request_id_middleware)
     for module in (
         health,
+        operations,
         admin,
         users,
         api_keys,

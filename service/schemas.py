@@ -276,3 +276,16 @@ class AuditPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class QueueStats(BaseModel):
+    queue: str
+    priority: str
+    queued: int
+    started: int
+    finished: int
+    failed: int
+    deferred: int
+    scheduled: int
+    canceled: int
+    workers: int

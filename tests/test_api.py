@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from service.main import create_app
 from tests.conftest import MASTER_KEY, queued_job_ids
 
-OPEN_PATHS = {"/healthcheck"}
+OPEN_PATHS = {"/healthcheck", "/readiness"}
 
 
 @pytest.fixture

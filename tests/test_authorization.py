@@ -166,6 +166,9 @@ def _new_key_expectations() -> dict[str, tuple[int, int]]:
 
 TABLE: dict[tuple[str, str], tuple[Prepare, Any, dict[str, tuple[int, int]]]] = {
     ("get", "/healthcheck"): (_none, None, {c: (200, 200) for c in CALLERS}),
+    # Open to all; 503 here because no worker or scheduler runs in this test.
+    ("get", "/readiness"): (_none, None, {c: (503, 503) for c in CALLERS}),
+    ("get", "/v1/admin/queues"): (_none, None, admins(200)),
     ("post", "/v1/admin/api-keys"): (_none, {"name": "k"}, nobody_but_master()),
     ("delete", "/v1/admin/api-keys/{key_id}"): (_someones_key, None, nobody_but_master()),
     ("put", "/v1/admin/users/{uid}/role"): (_user, {"role": "user"}, nobody_but_master()),
