@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib as mpl
 import matplotlib.dates as mdates
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -46,7 +47,7 @@ def brand_colors(brands: Sequence[str]) -> dict[str, str]:
     return {b: PALETTE[i % len(PALETTE)] for i, b in enumerate(dict.fromkeys(brands))}
 
 
-def _figure() -> tuple[Figure, object]:
+def _figure() -> tuple[Figure, Axes]:
     fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
     return fig, fig.add_subplot()
 
@@ -65,7 +66,7 @@ def mention_volume_chart(
 ) -> Figure:
     """One line per brand over time (mention_volume's output: rows periods, columns brands)."""
     colors = dict(colors) if colors else brand_colors(volume.columns)
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(STYLE):  # type: ignore[arg-type]  # matplotlib types keys as literals
         fig, ax = _figure()
         if volume.empty or not volume.to_numpy().any():
             _no_data(ax)
@@ -87,7 +88,7 @@ def mention_volume_chart(
 def share_of_voice_chart(sov: pd.DataFrame, colors: Mapping[str, str] | None = None) -> Figure:
     """Horizontal bars of share of voice (share_of_voice's output), largest on top."""
     colors = dict(colors) if colors else brand_colors(sov["brand"])
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(STYLE):  # type: ignore[arg-type]  # matplotlib types keys as literals
         fig, ax = _figure()
         if sov.empty or not sov["mentions"].sum():
             _no_data(ax)

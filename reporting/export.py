@@ -331,7 +331,7 @@ class ReportHTMLExporter(HTMLExporter):
         yield from super().default_filters()
         yield ("css_string", css_string)
 
-    def from_notebook_node(
+    def from_notebook_node(  # type: ignore[override]  # nbconvert's stub says NotebookNode
         self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
         resources = dict(resources or {})

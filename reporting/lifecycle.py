@@ -94,4 +94,5 @@ def schedule_next(
             series_id=task["series_id"], previous_task_id=task["_id"], paused=task["paused"],
         )
     )  # fmt: skip
+    assert run_at is not None  # the run has finished, so every rule knows its next time
     return tasks.link_next(task["_id"], nxt["_id"], run_at)

@@ -62,7 +62,10 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ids = " ".join(
             f"{name}={value}"
-            for name, value in (("request", record.request_id), ("task", record.task_id))
+            for name, value in (
+                ("request", getattr(record, "request_id", None)),
+                ("task", getattr(record, "task_id", None)),
+            )
             if value
         )
         line = f"{self.formatTime(record)} {record.levelname} {record.name} [{record.process}]"
@@ -78,8 +81,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.msg,
             "process": record.process,
-            "request_id": record.request_id,
-            "task_id": record.task_id,
+            "request_id": getattr(record, "request_id", None),
+            "task_id": getattr(record, "task_id", None),
         }
         if record.exc_text:
             entry["exception"] = record.exc_text

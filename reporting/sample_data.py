@@ -294,7 +294,7 @@ class _Generator:
 
     # --- building blocks -------------------------------------------------------------------
     def _authors(self, n: int) -> list[str]:
-        r, names = self.r, []
+        r, names = self.r, list[str]()
         seen: set[str] = set()
         while len(names) < n:
             style = r.random()
@@ -478,7 +478,7 @@ class _Generator:
             frac = (post["created_utc"] - self.t0) / (self.t1 - self.t0)
             brand, pool = self.pick_brands(frac, 1, post["subreddit"])[0], "other"
         else:
-            brand, pool = None, "none"
+            brand, pool = "", "none"
         text = r.choice(COMMENTS[pool]).format(**self.context([brand] if brand else []))
         return self.decorate(text, pool if pool in EMOJI else "none", rate=0.05)
 

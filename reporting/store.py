@@ -47,7 +47,7 @@ class Store:
 def open_store(settings: Settings) -> Store:
     """Connect to MongoDB when MONGODB_URI is set, else open the embedded store."""
     if settings.mongodb_uri:
-        client = pymongo.MongoClient(
+        client: Any = pymongo.MongoClient(
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=3000
         )
         return Store(client, client[settings.mongodb_database], Backend.mongodb)

@@ -133,7 +133,7 @@ class TaskRepository:
     def get(self, task_id: str) -> dict[str, Any] | None:
         return self.collection.find_one({"_id": task_id})
 
-    def list(
+    def page(
         self,
         status: TaskStatus | None = None,
         notebook: str | None = None,

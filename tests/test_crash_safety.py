@@ -160,7 +160,7 @@ def test_two_schedulers_racing_over_200_due_tasks_enqueue_each_exactly_once(fast
     time.sleep(1)  # a double claim would show up as a second job for some task
     jobs = queued_job_ids(fast)
     assert len(jobs) == 200 and len(set(jobs)) == 200
-    assert tasks.list(status=TaskStatus.queued)[1] == 200
+    assert tasks.page(status=TaskStatus.queued)[1] == 200
 
 
 def _vanish(settings) -> list[str]:

@@ -22,11 +22,11 @@ def test_create_get_and_list_newest_first_with_filters(settings):
     assert repo.get(ids[0])["parameters"] == {"n": 0}
     assert repo.get("nope") is None
 
-    page, total = repo.list(notebook="reddit_report", limit=2, offset=1)
+    page, total = repo.page(notebook="reddit_report", limit=2, offset=1)
     assert total == 5
     assert [t["_id"] for t in page] == [ids[3], ids[2]]
-    assert repo.list(status=TaskStatus.pending)[1] == 6
-    assert repo.list(status=TaskStatus.running)[1] == 0
+    assert repo.page(status=TaskStatus.pending)[1] == 6
+    assert repo.page(status=TaskStatus.running)[1] == 0
 
 
 def test_lifecycle_transitions_are_guarded(settings):

@@ -65,13 +65,9 @@ def update_product(
     changes = body.model_dump(exclude_none=True)
     if "folder_id" in changes:
         _may_place_in(context, principal, scope, changes["folder_id"])
-    product = (
-        context.products.update(product_id, changes)
-        if changes
-        else context.products.get(product_id)
-    )
+    product = context.products.update(product_id, changes) if changes else None
     context.audit.record(principal, "product.updated", "product", product_id, **changes)
-    return _out(product)
+    return _out(product or visible_product(context, scope, product_id))
 
 
 @router.delete("/{product_id}", response_model=ProductOut)

@@ -18,8 +18,12 @@ CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "notebook": "application/x-ipynb+json",
 }
-_CONFLICT = {409: {"description": "The task's status does not allow this; `status` says which"}}
-_FILE = {404: {"description": "No such task, or the run has not produced this file"}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The task's status does not allow this; `status` says which"}
+}
+_FILE: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such task, or the run has not produced this file"}
+}
 
 
 def _artifact_urls(task_id: str, artifacts: list[dict[str, Any]], prefix: str) -> list[dict]:
@@ -57,7 +61,7 @@ def list_tasks(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TaskPage:
     """The tasks of the products you can see, newest first."""
-    items, total = context.tasks.list(status, notebook, limit, offset, scope.product_ids)
+    items, total = context.tasks.page(status, notebook, limit, offset, scope.product_ids)
     return TaskPage(items=[task_out(t) for t in items], total=total, limit=limit, offset=offset)
 
 

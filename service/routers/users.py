@@ -18,7 +18,7 @@ def _grant_out(doc: dict) -> GrantOut:
 @router.get("/me", response_model=PrincipalOut)
 def me(principal: Reader) -> PrincipalOut:
     """Who you are to Reportbook: your role and grants."""
-    grants = [{"type": g.type, "resource_id": g.id} for g in sorted(principal.grants, key=str)]
+    grants = [GrantIn(type=g.type, resource_id=g.id) for g in sorted(principal.grants, key=str)]
     return PrincipalOut(id=principal.id, kind=principal.kind, name=principal.name,
                         role=principal.role, grants=grants)  # fmt: skip
 
