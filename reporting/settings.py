@@ -6,7 +6,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     lost_job_grace_seconds: float = Field(default=30, ge=0)
     kernel_name: str = "python3"
     log_format: Literal["json", "text"] | None = None  # default: json in production
+    sentry_dsn: str | None = None  # unset or empty: Sentry off
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)  # 0: no tracing
+    release: str | None = None  # default: reportbook@<installed package version>
+    slack_webhook_url: str | None = None  # unset or empty: no Slack alerts
+    slack_min_interval_seconds: float = Field(default=600, ge=0)  # per notebook + error
+    slack_timeout_seconds: float = Field(default=3, gt=0)
+    public_base_url: str = "http://127.0.0.1:8000"  # for links to tasks in alerts
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
@@ -110,6 +117,6 @@ class Settings(BaseSettings):
         return read_or_create_secret(self.pepper_file)
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build the settings from the environment; keyword overrides win (used by tests)."""
     return Settings(**overrides)

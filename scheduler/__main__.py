@@ -7,12 +7,14 @@ import threading
 
 from reporting.logs import configure_logging
 from reporting.settings import load_settings
+from reporting.telemetry import init_sentry
 from scheduler.tick import run_scheduler
 
 
 def main() -> None:
     settings = load_settings()
     configure_logging(settings)
+    init_sentry(settings, "scheduler")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

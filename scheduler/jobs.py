@@ -19,6 +19,7 @@ from typing import Any
 import nbformat
 
 from reporting import logs
+from reporting.alerts import on_run_ended
 from reporting.artifacts import ArtifactStore, open_artifacts
 from reporting.errors import NotFound
 from reporting.execution import NotebookFailed, NotebookInterrupted, execute
@@ -28,6 +29,7 @@ from reporting.notebooks import NotebookCatalog, NotebookSpec
 from reporting.settings import Settings, load_settings
 from reporting.store import open_store
 from reporting.tasks import TaskRepository, TaskStatus
+from reporting.telemetry import bind_task
 from scheduler.monitor import RunMonitor, StopReason
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ class TaskRun:
             log.warning("task %s not claimable (status %s), skipped", task_id, status)
             return status
         log.info("task %s attempt %d running %s", task_id, task["attempt"], task["notebook"])
+        bind_task(task)  # Sentry: every event of this run carries its notebook and attempt
         timings = {"queue_wait": round((task["started_at"] - task["queued_at"]).total_seconds(), 3)}
         try:
             outcome = self._execute(task, timings)
@@ -154,6 +157,7 @@ class TaskRun:
             try:
                 ended = end_attempt(self.tasks, task, outcome)
                 log.info("task %s: %s", task["_id"], ended["status"] if ended else "already closed")
+                on_run_ended(self.settings, ended)  # Sentry + Slack if it failed; never raises
                 return ended
             except Exception as exc:
                 if time.monotonic() > deadline:

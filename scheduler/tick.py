@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 
+from reporting.alerts import on_run_ended
 from reporting.lifecycle import Outcome, end_attempt, failure
 from reporting.queue import TaskQueue, dispatch
 from reporting.settings import Settings
@@ -46,7 +47,7 @@ def tick(tasks: TaskRepository, queue: TaskQueue, retries_only: bool = False) ->
     return enqueued
 
 
-def reap(tasks: TaskRepository, heartbeat_timeout: float) -> int:
+def reap(tasks: TaskRepository, heartbeat_timeout: float, settings: Settings | None = None) -> int:
     """Close the attempts of running tasks whose worker died; returns how many."""
     cutoff = utcnow() - dt.timedelta(seconds=heartbeat_timeout)
     reaped = 0
@@ -59,7 +60,9 @@ def reap(tasks: TaskRepository, heartbeat_timeout: float) -> int:
             outcome = Outcome(TaskStatus.failed, failure(
                 "abandoned", "WorkerLost",
                 f"no heartbeat from worker {task['worker_id']} for {silent:.0f} s"))  # fmt: skip
-        if end_attempt(tasks, task, outcome) is not None:
+        if (ended := end_attempt(tasks, task, outcome)) is not None:
+            if settings is not None:  # a final failure (abandoned): Sentry + Slack
+                on_run_ended(settings, ended)
             log.warning("task %s attempt %d abandoned by %s", task["_id"], task["attempt"],
                         task["worker_id"])  # fmt: skip
             reaped += 1
@@ -94,7 +97,7 @@ def run_scheduler(settings: Settings, stop: threading.Event) -> None:
     try:
         while not stop.is_set():
             try:
-                reap(tasks, settings.heartbeat_timeout_seconds)
+                reap(tasks, settings.heartbeat_timeout_seconds, settings)
                 recover(tasks, queue, settings.lost_job_grace_seconds)
                 due_tick = time.monotonic() >= next_tick
                 if due_tick:

@@ -11,6 +11,7 @@ from reporting.export import export_report
 from reporting.logs import configure_logging
 from reporting.queue import TaskQueue
 from reporting.settings import load_settings
+from reporting.telemetry import init_sentry
 from scheduler import jobs  # noqa: F401  imported before forking: job processes inherit it
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ def warm_up() -> None:
 def main() -> None:
     settings = load_settings()
     configure_logging(settings)
+    init_sentry(settings, "worker")  # before forking: every job process inherits it
     warm_up()
     queue = TaskQueue(settings)
     # Listens on high, normal, low: always takes from the highest non-empty queue first.

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from reporting.logs import configure_logging, request_id_middleware
 from reporting.settings import Settings, load_settings
+from reporting.telemetry import init_sentry
 from service import errors
 from service.context import AppContext
 from service.routers import (
@@ -41,6 +42,7 @@ Every response carries an `X-Request-ID`, also found on every log line of that r
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    init_sentry(settings, "api")  # when SENTRY_DSN is set; never raises
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
