@@ -25,6 +25,7 @@ from service.routers import (
     tasks,
     users,
 )
+from service.schemas import ErrorOut
 
 DESCRIPTION = """
 Run parameterised notebooks into reports.
@@ -69,5 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue,
         audit,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=_V1_ERRORS if module in V1 else None)
     return app
+
+
+V1 = (admin, users, api_keys, folders, products, notebooks, tasks, queue, audit)
+_V1_ERRORS: dict[int | str, dict] = {
+    401: {"model": ErrorOut, "description": "Missing or invalid credentials (`code` says why)"},
+    403: {"model": ErrorOut, "description": "Your role does not allow this"},
+}

@@ -167,6 +167,11 @@ class HealthOut(BaseModel):
     checks: dict[str, str]
 
 
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What went wrong")
+    code: str | None = Field(default=None, description="401 only: why the credentials failed")
+
+
 class GrantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

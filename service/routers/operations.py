@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from reporting.store import StoreUnavailable
 from service.deps import Admin, Context
-from service.schemas import HealthOut, QueueStats
+from service.schemas import ErrorOut, HealthOut, QueueStats
 
 router = APIRouter(tags=["health"])
 
@@ -52,7 +52,12 @@ def readiness(context: Context) -> JSONResponse:
     )
 
 
-@router.get("/v1/admin/queues", response_model=list[QueueStats], tags=["admin"])
+@router.get(
+    "/v1/admin/queues",
+    response_model=list[QueueStats],
+    tags=["admin"],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut, "description": "Admins only"}},
+)
 def queue_stats(context: Context, _: Admin) -> list[QueueStats]:
     """Admins: jobs per RQ queue and registry (queued, started, finished, failed, ...) and
     the workers listening."""
