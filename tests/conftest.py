@@ -3,7 +3,9 @@ project's notebooks plus the test fixtures in one notebooks directory."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,14 @@ from reporting.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MASTER_KEY = "test-master-key-0123456789"
+# Where the tests keep documents: the embedded store by default; a real MongoDB when
+# TEST_MONGODB_URI is set (GitHub Actions runs the suite against a mongo service container).
+TEST_MONGODB_URI = os.environ.get("TEST_MONGODB_URI", "")
+
+
+def fresh_database() -> str:
+    """A database name of its own for one test (or one module) on a shared MongoDB."""
+    return f"test_{uuid.uuid4().hex[:16]}"
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +63,8 @@ def settings(tmp_path: Path, redis_url: str, notebooks_dir: Path, monkeypatch) -
         "REPORTBOOK_NOTEBOOKS_DIR": str(notebooks_dir),
         "REDIS_URL": redis_url,
         "MASTER_KEY": MASTER_KEY,
-        "MONGODB_URI": "",
+        "MONGODB_URI": TEST_MONGODB_URI,
+        "MONGODB_DATABASE": fresh_database(),
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -17,7 +17,7 @@ from reporting.access import Grant, ResourceType, Role
 from reporting.lifecycle import Outcome, end_attempt
 from reporting.tasks import TaskStatus, new_task
 from service.main import create_app
-from tests.conftest import MASTER_KEY
+from tests.conftest import MASTER_KEY, TEST_MONGODB_URI, fresh_database
 
 CALLERS = ["admin", "user", "user_nogrant", "restricted", "key_admin", "key_user",
            "key_restricted", "anonymous"]  # fmt: skip
@@ -235,7 +235,8 @@ def world(firebase_emulator, tmp_path_factory, redis_server, notebooks_dir):
         data_dir=tmp_path_factory.mktemp("authz"), redis_url=redis_server,
         notebooks_dir=notebooks_dir, master_key=MASTER_KEY,
         firebase_project_id=firebase_emulator.project_id,
-        firebase_auth_emulator_host=firebase_emulator.host, mongodb_uri="",
+        firebase_auth_emulator_host=firebase_emulator.host, mongodb_uri=TEST_MONGODB_URI,
+        mongodb_database=fresh_database(),
     )  # fmt: skip
     with TestClient(create_app(settings)) as client:
         context = client.app.state.context

@@ -21,6 +21,7 @@ from pypdf import PdfReader
 
 from reporting.processes import free_port
 from reporting.sample_data import SAMPLE_BRANDS, SAMPLE_PRODUCT_NAME
+from tests.conftest import TEST_MONGODB_URI, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -37,6 +38,8 @@ def product(tmp_path_factory, notebooks_dir):
         REPORTBOOK_DATA_DIR=str(data_dir / "var"),
         REPORTBOOK_NOTEBOOKS_DIR=str(notebooks_dir),
         SCHEDULER_INTERVAL_SECONDS="1",
+        MONGODB_URI=TEST_MONGODB_URI,
+        MONGODB_DATABASE=fresh_database(),
         PORT=str(port),
     )
     log = open(data_dir / "run.log", "w+")
