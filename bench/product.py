@@ -3,10 +3,6 @@ authenticated HTTP client."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from reporting.processes import free_port
+from reporting.processes import running_product as running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,25 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def running_product(data_dir: Path, **env_overrides: str) -> Iterator[httpx.Client]:
     """`reportbook run` on a temporary data dir; yields a client holding an admin API key,
     with `client.product_id` the sample product tasks are created for."""
-    port = free_port()
-    drop = {"REDIS_URL", "MONGODB_URI", "MASTER_KEY"}
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(REPORTBOOK_DATA_DIR=str(data_dir), PORT=str(port), **env_overrides)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reporting.cli", "run"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/healthcheck").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise SystemExit("the product did not start")
+    with running(data_dir, data_dir / "run.log", **env_overrides) as (base, _):
         master = (data_dir / "master.key").read_text().strip()
         key = httpx.post(f"{base}/v1/admin/api-keys", headers={"X-Master-Key": master},
                          json={"name": "bench", "role": "admin"}).json()["key"]  # fmt: skip
@@ -50,9 +28,6 @@ def running_product(data_dir: Path, **env_overrides: str) -> Iterator[httpx.Clie
         ) as client:
             client.product_id = client.get("/v1/products").json()[0]["id"]  # type: ignore[attr-defined]
             yield client
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
 
 
 def run_to_success(client: httpx.Client, body: dict) -> tuple[float, dict]:

@@ -1,6 +1,7 @@
-"""Local servers the product can start for itself: a private redis-server (and mongod).
+"""Local servers the product can start for itself: a private redis-server (and mongod), and
+the whole product as a child process.
 
-Used by `reportbook run` and by the test suite, so both start them the same way.
+Used by `reportbook run`, the test suite and the benchmarks, so all start them the same way.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -110,3 +114,48 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
+
+
+@contextmanager
+def running_product(
+    data_dir: Path,
+    log_path: Path,
+    workers: int = 2,
+    ready_path: str = "/healthcheck",
+    timeout: float = 120,
+    **env: str,
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`reportbook run` (what `make run` runs) as a child process on a free port, with its
+    own redis-server and data dir; yields (base URL, process) once `ready_path` answers 200,
+    and stops everything (SIGTERM) afterwards. For the end-to-end tests and the benchmarks."""
+    import httpx
+
+    port = free_port()
+    inherited = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "MASTER_KEY"}}
+    inherited.setdefault("MONGODB_URI", "")
+    full_env = {**inherited, "REPORTBOOK_DATA_DIR": str(data_dir), "PORT": str(port), **env}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reporting.cli", "run", "--workers", str(workers)],
+            env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"reportbook run exited:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{base}{ready_path}").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{base}{ready_path} not ready after {timeout}s")
+            time.sleep(0.2)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import signal
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +16,7 @@ import psutil
 import pytest
 from pypdf import PdfReader
 
-from reporting.processes import free_port
+from reporting.processes import running_product
 from reporting.sample_data import SAMPLE_BRANDS, SAMPLE_PRODUCT_NAME
 from tests.conftest import TEST_MONGODB_URI, fresh_database
 
@@ -30,47 +27,20 @@ TIMEOUT = 120
 @pytest.fixture(scope="module")
 def product(tmp_path_factory, notebooks_dir):
     data_dir = tmp_path_factory.mktemp("product")
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "MONGODB_URI", "MASTER_KEY"}
-    }
-    env.update(
-        REPORTBOOK_DATA_DIR=str(data_dir / "var"),
-        REPORTBOOK_NOTEBOOKS_DIR=str(notebooks_dir),
-        SCHEDULER_INTERVAL_SECONDS="1",
-        MONGODB_URI=TEST_MONGODB_URI,
-        MONGODB_DATABASE=fresh_database(),
-        PORT=str(port),
-    )
-    log = open(data_dir / "run.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reporting.cli", "run", "--workers", "2"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        assert process.poll() is None, (data_dir / "run.log").read_text()
-        try:
-            if httpx.get(f"{base}/healthcheck").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the product did not start"
-        time.sleep(0.2)
-    with httpx.Client(base_url=base, timeout=30) as client:
-        yield {
-            "client": client,
-            "process": process,
-            "data": data_dir / "var",
-            "log": data_dir / "run.log",
-        }
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
+    with (
+        running_product(
+            data_dir / "var",
+            data_dir / "run.log",
+            workers=2,
+            REPORTBOOK_NOTEBOOKS_DIR=str(notebooks_dir),
+            SCHEDULER_INTERVAL_SECONDS="1",
+            MONGODB_URI=TEST_MONGODB_URI,
+            MONGODB_DATABASE=fresh_database(),
+        ) as (base, process),
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        yield {"client": client, "process": process, "data": data_dir / "var",
+               "log": data_dir / "run.log"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import difflib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ import httpx
 import jsonschema
 import pytest
 
-from reporting.processes import free_port
+from reporting.processes import running_product
 from tools.postman import (
     COLLECTION_PATH,
     SMOKE_OPERATIONS,
@@ -304,39 +303,17 @@ def test_newman_counts_failures_when_a_response_breaks_the_contract(stub_server,
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory, notebooks_dir) -> Iterator[dict[str, Any]]:
     """`reportbook run` (private redis-server, embedded store, one worker, the scheduler, the
-    API under uvicorn on a free port), as in test_end_to_end, and an admin API key."""
+    API under uvicorn on a free port), ready (/readiness), and an admin API key."""
     data_dir = tmp_path_factory.mktemp("postman-live")
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "MONGODB_URI", "MASTER_KEY"}
-    }
-    env.update(
-        REPORTBOOK_DATA_DIR=str(data_dir / "var"),
+    with running_product(
+        data_dir / "var",
+        data_dir / "run.log",
+        workers=1,
+        ready_path="/readiness",  # store, Redis, a worker alive and a scheduler round
+        timeout=START_TIMEOUT,
         REPORTBOOK_NOTEBOOKS_DIR=str(notebooks_dir),
         SCHEDULER_INTERVAL_SECONDS="1",
-        PORT=str(port),
-    )
-    log_path = data_dir / "run.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "reporting.cli", "run", "--workers", "1"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:  # /readiness: store, Redis, a worker alive and a scheduler round
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(f"{base}/readiness").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the product did not get ready"
-            time.sleep(0.2)
+    ) as (base, _):
         master = (data_dir / "var/master.key").read_text().strip()
         response = httpx.post(
             f"{base}/v1/admin/api-keys",
@@ -345,10 +322,6 @@ def live_api(tmp_path_factory, notebooks_dir) -> Iterator[dict[str, Any]]:
         )
         assert response.status_code == 201, response.text
         yield {"base": base, "master_key": master, "api_key": response.json()["key"]}
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(60)
 
 
 def test_newman_runs_the_collection_against_a_live_server(live_api, openapi, tmp_path):
