@@ -38,7 +38,11 @@ def create_key(
     owner = owner_of(principal)
     if body.service or owner is None:
         if not principal.is_admin:
-            raise Forbidden("only admins create service keys")
+            raise Forbidden(
+                "only admins create service keys"
+                if body.service
+                else "a service key can only create keys if it is an admin key"
+            )
         owner = None
     elif not principal.is_admin:
         if RANK[role] > RANK[principal.role]:
