@@ -124,6 +124,7 @@ def execute(
     output_path: Path,
     kernel_name: str,
     on_cell: Callable[[int, int, int | None], None] | None = None,
+    km: Any = None,
 ) -> Execution:
     """Execute `spec` with `parameters` into `output_path`, calling
     `on_cell(index, of, kernel_pid)` as each cell starts.
@@ -144,6 +145,7 @@ def execute(
             cwd=str(spec.path.parent),
             on_cell=on_cell,
             partial_path=str(output_path),
+            km=km,  # a pre-started kernel, or None: papermill starts one
         )
     except PapermillExecutionError as exc:
         partial = nbformat.read(output_path, as_version=4)

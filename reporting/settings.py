@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(default=60, gt=0)
     lost_job_grace_seconds: float = Field(default=30, ge=0)
     kernel_name: str = "python3"
+    kernel_pool: bool = True  # workers keep a pre-started python3 kernel (scheduler.kernel_pool)
     log_format: Literal["json", "text"] | None = None  # default: json in production
     sentry_dsn: str | None = None  # unset or empty: Sentry off
     sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)  # 0: no tracing

@@ -30,6 +30,7 @@ from reporting.settings import Settings, load_settings
 from reporting.store import open_store
 from reporting.tasks import TaskRepository, TaskStatus
 from reporting.telemetry import bind_task
+from scheduler.kernel_pool import PooledKernelManager, pooled_kernel_pid
 from scheduler.monitor import RunMonitor, StopReason
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ class TaskRun:
         monitor = RunMonitor(
             self.tasks, task, self.settings.heartbeat_interval_seconds, self._timeout(spec)
         )
+        km = PooledKernelManager.from_environment()  # the worker's pre-started kernel, if any
+        monitor.kernel_pid = pooled_kernel_pid() if km else None
         with tempfile.TemporaryDirectory(prefix=f"task-{task_id}-") as tmp, monitor:
             try:
                 run = execute(
@@ -104,6 +107,7 @@ class TaskRun:
                     Path(tmp) / "notebook.ipynb",
                     kernel_name=self.settings.kernel_name,
                     on_cell=monitor.on_cell,
+                    km=km,
                 )
             except (NotebookFailed, NotebookInterrupted) as stopped:
                 return self._stopped(task, stopped.notebook, stopped, monitor, timings)

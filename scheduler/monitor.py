@@ -60,7 +60,7 @@ class RunMonitor(threading.Thread):
 
     def on_cell(self, index: int, of: int, kernel_pid: int | None) -> None:
         self.progress = {"cell": index, "of": of}
-        self.kernel_pid = kernel_pid
+        self.kernel_pid = kernel_pid or self.kernel_pid
 
     def __enter__(self) -> RunMonitor:
         self.start()

@@ -13,6 +13,7 @@ from reporting.queue import TaskQueue
 from reporting.settings import load_settings
 from reporting.telemetry import init_sentry
 from scheduler import jobs  # noqa: F401  imported before forking: job processes inherit it
+from scheduler.kernel_pool import PooledWorker
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,12 @@ def main() -> None:
     warm_up()
     queue = TaskQueue(settings)
     # Listens on high, normal, low: always takes from the highest non-empty queue first.
-    worker = Worker(queue.in_order, connection=queue.redis)
+    if settings.kernel_pool and settings.kernel_name == "python3":
+        worker: Worker = PooledWorker(
+            queue.in_order, connection=queue.redis, kernel_cwd=settings.notebooks_dir
+        )
+    else:
+        worker = Worker(queue.in_order, connection=queue.redis)
     worker.work(logging_level="INFO")
 
 

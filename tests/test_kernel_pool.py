@@ -1,0 +1,69 @@
+"""Pre-started kernels (scheduler.kernel_pool) with a real RQ worker process: runs start on a
+kernel that already has the common imports, each kernel serves exactly one run, and nothing
+one run leaves behind is visible to the next."""
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+
+from reporting.queue import TaskQueue, enqueue_now
+from reporting.store import open_store
+from reporting.tasks import TaskRepository, new_task
+from scheduler.jobs import TaskRun
+from scheduler.monitor import kill_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(tasks, queue, mode: str) -> dict:
+    task = tasks.insert(new_task("isolation", {"mode": mode}, "test"))
+    enqueue_now(tasks, queue, task["_id"])
+    deadline = time.monotonic() + 60
+    while (current := tasks.get(task["_id"]))["status"] not in ("success", "failed"):
+        assert time.monotonic() < deadline, current
+        time.sleep(0.1)
+    return current
+
+
+def _kernel_line(settings, task: dict) -> tuple[int, bool]:
+    nb = nbformat.reads(TaskRun(settings).artifacts.get(task["_id"], "attempt-1.ipynb").decode(), 4)
+    text = str([c.get("outputs") for c in nb.cells])
+    match = re.search(r"kernel (\d+) preloaded (True|False)", text)
+    assert match, text
+    return int(match[1]), match[2] == "True"
+
+
+def test_each_run_gets_a_fresh_preloaded_kernel_and_no_state_leaks(settings):
+    tasks = TaskRepository(open_store(settings).db)
+    tasks.ensure_indexes()
+    queue = TaskQueue(settings)
+    worker = subprocess.Popen([sys.executable, "-m", "scheduler.worker"], cwd=ROOT,
+                              start_new_session=True)  # fmt: skip
+    try:
+        time.sleep(3)  # the worker's first kernel warms up meanwhile
+        first = _run(tasks, queue, "set")
+        second = _run(tasks, queue, "check")
+        assert first["status"] == "success", first["error"]
+        assert second["status"] == "success", second["error"]  # LEAKED was not there
+        first_kernel, first_preloaded = _kernel_line(settings, first)
+        second_kernel, _ = _kernel_line(settings, second)
+        assert first_preloaded  # pandas was imported before the notebook asked for it
+        assert first_kernel != second_kernel
+        assert not psutil.pid_exists(first_kernel)  # discarded after its one run
+    finally:
+        kill_tree(worker.pid)
+
+
+def test_without_the_pool_the_run_starts_its_own_kernel(settings):
+    tasks = TaskRepository(open_store(settings).db)
+    task = tasks.insert(new_task("isolation", {"mode": "check"}, "test"))
+    tasks.queue(task["_id"])
+    run = TaskRun(settings)  # in-process: no pooled kernel in the environment
+    assert run.run(task["_id"]) == "success"
+    _, preloaded = _kernel_line(settings, tasks.get(task["_id"]))
+    assert preloaded is False
