@@ -73,13 +73,13 @@ class PooledKernelManager(AsyncKernelManager):
     async def _async_is_alive(self) -> bool:
         return self.kernel_pid is not None and psutil.pid_exists(self.kernel_pid)
 
-    is_alive = _async_is_alive  # type: ignore[assignment]
+    is_alive = _async_is_alive
 
     async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         if self.kernel_pid is not None:
             kill_tree(self.kernel_pid)
 
-    shutdown_kernel = _async_shutdown_kernel  # type: ignore[assignment]
+    shutdown_kernel = _async_shutdown_kernel
 
     @classmethod
     def from_environment(cls) -> PooledKernelManager | None:
