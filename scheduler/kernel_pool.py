@@ -56,6 +56,7 @@ def start_kernel(cwd: Path) -> PooledKernel:
         [sys.executable, "-m", "ipykernel_launcher", "-f", path,
          f"--IPKernelApp.exec_lines={json.dumps([preload])}"],
         cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "JPY_PARENT_PID": str(os.getpid())},  # exits if the worker dies
     )  # fmt: skip
     return PooledKernel(process, Path(path))
 

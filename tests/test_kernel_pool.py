@@ -67,3 +67,22 @@ def test_without_the_pool_the_run_starts_its_own_kernel(settings):
     assert run.run(task["_id"]) == "success"
     _, preloaded = _kernel_line(settings, tasks.get(task["_id"]))
     assert preloaded is False
+
+
+def test_a_pooled_kernel_exits_when_its_worker_dies():
+    code = (
+        "from pathlib import Path; from scheduler.kernel_pool import start_kernel; "
+        "k = start_kernel(Path('.').resolve()); print(k.process.pid, flush=True); "
+        "import time; time.sleep(60)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    kernel = psutil.Process(int(parent.stdout.readline()))
+    time.sleep(2)
+    parent.kill()  # SIGKILL: no clean-up code runs in the worker
+    parent.wait()
+    try:
+        kernel.wait(timeout=30)  # ipykernel's parent poller notices and exits
+    except psutil.TimeoutExpired:
+        kernel.kill()
+        raise AssertionError("the pooled kernel outlived its worker") from None
