@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 import threading
 import time
 import zlib
@@ -137,10 +136,3 @@ def sentry_for(settings: Settings, component: str) -> Iterator[bool]:
         sentry_sdk.get_client().close(timeout=1)
         sentry_sdk.get_global_scope().set_client(None)
         telemetry.problems.reset()
-
-
-def free_port() -> int:
-    """A port nothing listens on (for "Sentry/Slack unreachable")."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

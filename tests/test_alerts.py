@@ -12,12 +12,12 @@ import sentry_sdk
 from redis import Redis
 
 from reporting import alerts
-from reporting.processes import stop
+from reporting.processes import free_port, stop
 from reporting.queue import TaskQueue, enqueue_now
 from reporting.tasks import TaskStatus, new_task
 from scheduler.jobs import TaskRun
 from scheduler.tick import reap
-from tests.http_recorder import HttpRecorder, free_port, sentry_events, sentry_for
+from tests.http_recorder import HttpRecorder, sentry_events, sentry_for
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOK_PATH = "/services/T0000/B0000/webhook-secret-part"

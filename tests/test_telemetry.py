@@ -9,12 +9,13 @@ import sentry_sdk
 from fastapi.testclient import TestClient
 
 from reporting import telemetry
+from reporting.processes import free_port
 from reporting.settings import load_settings
 from reporting.tasks import TaskStatus, new_task
 from scheduler.jobs import TaskRun
 from service.main import create_app
 from tests.conftest import MASTER_KEY
-from tests.http_recorder import HttpRecorder, envelope_items, free_port, sentry_events, sentry_for
+from tests.http_recorder import HttpRecorder, envelope_items, sentry_events, sentry_for
 
 SECRET_PARAMETER = "do-not-send-this-0123456789"
 
