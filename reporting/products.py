@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING
 
+from reporting.errors import InvalidInput
 from reporting.tasks import utcnow
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def slugify(name: str) -> str:
+    """`Home espresso` -> `home-espresso`: the key a product's raw data is stored under."""
+    return "-".join(re.findall(r"[a-z0-9]+", name.lower())) or "product"
 
 
 def _in(ids: Iterable[str] | None) -> dict[str, Any]:
@@ -47,12 +56,32 @@ class ProductRepository:
 
     def ensure_indexes(self) -> None:
         self.collection.create_index([("folder_id", ASCENDING)])
+        self.collection.create_index([("slug", ASCENDING)])
+        for product in self.collection.find({"slug": None}):  # products made before slugs
+            self.update(product["_id"], {"slug": self._free_slug(slugify(product["name"]))})
 
-    def create(self, name: str, folder_id: str, created_by: str) -> dict[str, Any]:
-        product = {"_id": str(ObjectId()), "name": name, "folder_id": folder_id,
+    def create(
+        self, name: str, folder_id: str, created_by: str, slug: str | None = None
+    ) -> dict[str, Any]:
+        """A new product; its `slug` (given, or made from the name) is unique and never changes."""
+        slug = slug or self._free_slug(slugify(name))
+        if self.by_slug(slug) is not None:
+            raise InvalidInput([{"loc": ["body", "slug"], "msg": f"slug {slug!r} is taken",
+                                 "type": "conflict"}])  # fmt: skip
+        product = {"_id": str(ObjectId()), "name": name, "slug": slug, "folder_id": folder_id,
                    "created_by": created_by, "created_at": utcnow()}  # fmt: skip
         self.collection.insert_many([product])
         return product
+
+    def _free_slug(self, base: str) -> str:
+        slug, n = base, 1
+        while self.by_slug(slug) is not None:
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
+    def by_slug(self, slug: str) -> dict[str, Any] | None:
+        return self.collection.find_one({"slug": slug})
 
     def get(self, product_id: str) -> dict[str, Any] | None:
         return self.collection.find_one({"_id": product_id})

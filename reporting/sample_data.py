@@ -572,4 +572,4 @@ def seed_sample_product(db: Any) -> dict[str, Any]:
         return existing[0]
     folder = next((f for f in folders.list() if f["name"] == SAMPLE_FOLDER_NAME), None)
     folder = folder or folders.create(SAMPLE_FOLDER_NAME, "sample-data")
-    return products.create(SAMPLE_PRODUCT_NAME, folder["_id"], "sample-data")
+    return products.create(SAMPLE_PRODUCT_NAME, folder["_id"], "sample-data", SAMPLE_PRODUCT)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from reporting.access import ResourceType, Role
+from reporting.products import SLUG
 from reporting.recurrence import Recurrence
 from reporting.tasks import Priority, TaskStatus
 
@@ -240,6 +241,13 @@ class ProductIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     folder_id: str = Field(min_length=1)
+    slug: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=SLUG.pattern,
+        description="The key the product's raw data is stored under (default: from the name); "
+        "notebooks take it as their `product` parameter. Never changes.",
+    )
 
 
 class ProductUpdate(BaseModel):
@@ -251,6 +259,7 @@ class ProductUpdate(BaseModel):
 
 class ProductOut(ProductIn):
     id: str
+    slug: str
     created_at: dt.datetime
 
 

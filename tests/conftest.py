@@ -94,6 +94,34 @@ def pid(settings: Settings) -> str:
     return make_product(settings)["_id"]
 
 
+@pytest.fixture
+def app(settings):
+    from service.main import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    """The API in-process (FastAPI's TestClient), started and stopped like the real server."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def auth(client) -> dict[str, str]:
+    """Headers carrying an admin service API key (made with the master key)."""
+    response = client.post(
+        "/v1/admin/api-keys",
+        headers={"X-Master-Key": MASTER_KEY},
+        json={"name": "t", "role": "admin"},
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['key']}"}
+
+
 from tests.firebase_emulator import emulator_fixture  # noqa: E402
 
 firebase_emulator = emulator_fixture()  # the real Firebase Auth emulator, once per session

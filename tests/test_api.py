@@ -9,28 +9,6 @@ from tests.conftest import MASTER_KEY, queued_job_ids
 OPEN_PATHS = {"/healthcheck", "/readiness"}
 
 
-@pytest.fixture
-def app(settings):
-    return create_app(settings)
-
-
-@pytest.fixture
-def client(app):
-    with TestClient(app) as client:
-        yield client
-
-
-@pytest.fixture
-def auth(client) -> dict[str, str]:
-    response = client.post(
-        "/v1/admin/api-keys",
-        headers={"X-Master-Key": MASTER_KEY},
-        json={"name": "t", "role": "admin"},
-    )
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['key']}"}
-
-
 def test_master_key_creates_an_api_key_shown_once(client):
     response = client.post(
         "/v1/admin/api-keys",

@@ -12,7 +12,7 @@ router = APIRouter(prefix="/v1/products", tags=["products"])
 
 def _out(product: dict) -> ProductOut:
     return ProductOut(id=product["_id"], name=product["name"], folder_id=product["folder_id"],
-                      created_at=product["created_at"])  # fmt: skip
+                      slug=product["slug"], created_at=product["created_at"])  # fmt: skip
 
 
 def visible_product(context: Context, scope: CurrentScope, product_id: str) -> dict:
@@ -46,7 +46,7 @@ def create_product(
     body: ProductIn, context: Context, principal: Writer, scope: CurrentScope
 ) -> ProductOut:
     _may_place_in(context, principal, scope, body.folder_id)
-    product = context.products.create(body.name, body.folder_id, principal.id)
+    product = context.products.create(body.name, body.folder_id, principal.id, body.slug)
     context.audit.record(principal, "product.created", "product", product["_id"],
                          name=body.name, folder_id=body.folder_id)  # fmt: skip
     return _out(product)
