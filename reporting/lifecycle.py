@@ -23,6 +23,7 @@ class Outcome:
     error: dict[str, Any] | None = None
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    recorded: dict[str, Any] = field(default_factory=dict)  # more fields to set on success
 
     @property
     def retryable(self) -> bool:
@@ -68,6 +69,8 @@ def end_attempt(
                    "run_at": now + backoff(task)}  # fmt: skip
     else:
         changes = {**common, "status": outcome.status.value, "finished_at": now}
+        if outcome.status is TaskStatus.success:
+            changes.update(outcome.recorded)
     ended = tasks.end_attempt(task["_id"], task["attempt"], changes, record)
     if ended is None:
         log.warning("attempt %s of task %s was already closed", task["attempt"], task["_id"])

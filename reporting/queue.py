@@ -68,6 +68,14 @@ class TaskQueue:
             failure_ttl=7 * 86400,
         )
 
+    def enqueue_job(self, function: str, *args: Any, job_id: str) -> None:
+        """A pipeline job (not a notebook run) on the high queue: short, and what it unblocks
+        (a snapshot's chunk tasks, its PDF) is waited for."""
+        self.queues[Priority.high].enqueue(
+            function, *args, job_id=job_id, job_timeout=self.job_timeout, result_ttl=86400,
+            failure_ttl=7 * 86400,
+        )  # fmt: skip
+
     def remove(self, task: dict[str, Any]) -> None:
         """Take a task's waiting job off its queue (when cancelled or re-prioritised)."""
         for queue in self.queues.values():
@@ -107,8 +115,12 @@ class TaskQueue:
 
     def holds(self, task: dict[str, Any]) -> bool:
         """Whether Redis still has a live job for the task's next attempt."""
+        return self.holds_job(job_id(task))
+
+    def holds_job(self, id_: str) -> bool:
+        """Whether Redis has job `id_` waiting or running (not failed, stopped or lost)."""
         try:
-            job = Job.fetch(job_id(task), connection=self.redis)
+            job = Job.fetch(id_, connection=self.redis)
         except Exception:  # NoSuchJobError, or a job Redis half-lost
             return False
         return job.get_status(refresh=False) not in DEAD_JOB

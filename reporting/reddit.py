@@ -13,7 +13,11 @@ from typing import Any
 
 import pandas as pd
 from pymongo import ASCENDING as ASC
+from pymongo.errors import BulkWriteError
 
+from reporting.data_versions import DataVersions
+
+DUPLICATE_KEY = 11000  # MongoDB's (and the embedded store's) duplicate-key error code
 POSTS = "reddit_posts"
 COMMENTS = "reddit_comments"
 
@@ -67,6 +71,7 @@ class RedditRepository:
     def __init__(self, db: Any) -> None:
         self.posts = db[POSTS]
         self.comments = db[COMMENTS]
+        self.versions = DataVersions(db)
 
     def ensure_indexes(self) -> None:
         for collection in (self.posts, self.comments):
@@ -80,18 +85,60 @@ class RedditRepository:
     def insert_comments(self, docs: Sequence[dict]) -> int:
         return self._insert(self.comments, docs)
 
-    @staticmethod
-    def _insert(collection: Any, docs: Sequence[dict]) -> int:
+    def _insert(self, collection: Any, docs: Sequence[dict]) -> int:
         if not docs:
             return 0
         # Copies: insert_many adds `_id` to the dicts it is given.
-        return len(collection.insert_many([dict(d) for d in docs], ordered=True).inserted_ids)
+        added = len(collection.insert_many([dict(d) for d in docs], ordered=True).inserted_ids)
+        self._changed(docs)
+        return added
+
+    def _changed(self, docs: Iterable[dict]) -> None:
+        """The products of `docs` have new data (see reporting/data_versions.py)."""
+        for product in sorted({d["product"] for d in docs}):
+            self.versions.bump(product)
+
+    def insert_new_posts(self, docs: Sequence[dict]) -> int:
+        """Insert the posts whose (product, id) is not stored yet; return how many were added.
+        The first of several with one id wins; the others are skipped, like stored ones
+        (by the unique index ensure_indexes makes)."""
+        return self._insert_new(self.posts, docs)
+
+    def insert_new_comments(self, docs: Sequence[dict]) -> int:
+        """Like insert_new_posts, for comments."""
+        return self._insert_new(self.comments, docs)
+
+    def _insert_new(self, collection: Any, docs: Sequence[dict]) -> int:
+        first: dict[tuple[str, str], dict] = {}
+        for doc in docs:
+            first.setdefault((doc["product"], doc["id"]), doc)
+        if not first:
+            return 0
+        # Unordered: every new one is stored, the unique (product, id) index refuses the rest.
+        # (Asking for the stored ids first is slower: the embedded store scans for `$in`.)
+        try:
+            inserted = collection.insert_many([dict(d) for d in first.values()], ordered=False)
+            added = len(inserted.inserted_ids)
+        except BulkWriteError as exc:
+            if any(e["code"] != DUPLICATE_KEY for e in exc.details["writeErrors"]):
+                raise
+            added = int(exc.details["nInserted"])
+        if added:
+            self._changed(first.values())
+        return added
 
     def count_posts(self, product: str) -> int:
         return self.posts.count_documents({"product": product})
 
     def count_comments(self, product: str) -> int:
         return self.comments.count_documents({"product": product})
+
+    def count_posts_between(self, product: str, start: date | str, end: date | str) -> int:
+        """Posts created from `start` to `end` (whole UTC days, inclusive)."""
+        return self.posts.count_documents(period_filter(product, start, end))
+
+    def count_comments_between(self, product: str, start: date | str, end: date | str) -> int:
+        return self.comments.count_documents(period_filter(product, start, end))
 
     def load_posts(
         self,

@@ -17,6 +17,7 @@ from typing import Any
 
 from reporting.products import FolderRepository, ProductRepository
 from reporting.reddit import RedditRepository
+from reporting.research import Research, ResearchRepository
 
 SAMPLE_PRODUCT = "home-espresso"
 SAMPLE_BRANDS = ["Brevio", "Caffora", "Moka Nova", "Steamly", "Vellaro"]
@@ -564,12 +565,50 @@ SAMPLE_FOLDER_NAME = "Sample clients"
 SAMPLE_PRODUCT_NAME = "Home espresso"
 
 
+SAMPLE_SUMMARY = """\
+## Home espresso machines
+
+Reddit is where home baristas compare machines before buying and report back after months
+of use. Five brands dominate the talk about entry and mid-range machines:
+
+- **Brevio** (Classic, Duo, Compact): the default recommendation, a favourite of r/BuyItForLife.
+- **Caffora** (Pro 2, Mini, Dual Boiler): popular but with a mixed reputation for reliability;
+  the Pro 2 was recalled over a faulty pressure valve in August 2026.
+- **Moka Nova** (One, Flow): often spelled "MokaNova"; not to be confused with a moka pot.
+- **Steamly** (S3, Go, Pro): the newcomer, strong in r/homebarista, growing fast.
+- **Vellaro** (Leva, Mini Leva): lever machines, a niche with loyal owners.
+
+Questions for the reports: who leads share of voice, who is gaining, how owners feel after
+the purchase (repairs, descaling, support), and what the recall did to Caffora's reputation.
+"""
+
+
+def sample_research() -> Research:
+    """Version 1 of the sample product's research."""
+    return Research(
+        summary=SAMPLE_SUMMARY,
+        brands=SAMPLE_BRANDS,
+        aliases=SAMPLE_ALIASES,
+        subreddits=SAMPLE_SUBREDDITS,
+        queries=[f"{brand} espresso machine" for brand in SAMPLE_BRANDS]
+        + ["best home espresso machine", "espresso machine recall"],
+        competitors_note="Caffora and Steamly compete head-on for first machines under $600.",
+    )
+
+
 def seed_sample_product(db: Any) -> dict[str, Any]:
-    """The sample folder and product that reports on the sample data belong to (made once)."""
+    """The sample folder and product that reports on the sample data belong to, and its
+    research (made once)."""
     folders, products = FolderRepository(db), ProductRepository(db)
     existing = [p for p in products.list() if p["name"] == SAMPLE_PRODUCT_NAME]
     if existing:
-        return existing[0]
-    folder = next((f for f in folders.list() if f["name"] == SAMPLE_FOLDER_NAME), None)
-    folder = folder or folders.create(SAMPLE_FOLDER_NAME, "sample-data")
-    return products.create(SAMPLE_PRODUCT_NAME, folder["_id"], "sample-data", SAMPLE_PRODUCT)
+        product = existing[0]
+    else:
+        folder = next((f for f in folders.list() if f["name"] == SAMPLE_FOLDER_NAME), None)
+        folder = folder or folders.create(SAMPLE_FOLDER_NAME, "sample-data")
+        product = products.create(SAMPLE_PRODUCT_NAME, folder["_id"], "sample-data", SAMPLE_PRODUCT)
+    research = ResearchRepository(db)
+    if research.latest(product["_id"]) is None:
+        research.ensure_indexes()
+        research.save(product["_id"], sample_research(), "sample-data")
+    return product

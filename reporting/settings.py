@@ -32,6 +32,10 @@ def _secret_from_file(path: Path) -> SecretStr | None:
     return SecretStr(path.read_text().strip()) if path.is_file() else None
 
 
+def _clear(secret: SecretStr | None) -> str | None:
+    return (secret.get_secret_value() or None) if secret is not None else None
+
+
 class Environment(StrEnum):
     development = "development"
     production = "production"
@@ -68,6 +72,13 @@ class Settings(BaseSettings):
     slack_min_interval_seconds: float = Field(default=600, ge=0)  # per notebook + error
     slack_timeout_seconds: float = Field(default=3, gt=0)
     public_base_url: str = "http://127.0.0.1:8000"  # for links to tasks in alerts
+    reddit_base_url: str = "https://www.reddit.com"  # public JSON listings (fetch-reddit)
+    # n8n (reporting.n8n): steps that run an n8n workflow; unset: those steps fail clearly.
+    n8n_base_url: str | None = None  # e.g. http://127.0.0.1:5678 (webhooks + public API)
+    n8n_api_key: SecretStr | None = None  # X-N8N-API-KEY, to poll executions
+    n8n_inbound_secret: SecretStr | None = None  # X-Reportbook-Secret on /v1/inbound/n8n/*
+    n8n_poll_timeout_seconds: float = Field(default=600, gt=0)  # one execution, at most
+    n8n_sov_webhook_path: str | None = None  # the share-of-voice workflow's webhook path
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
@@ -75,6 +86,8 @@ class Settings(BaseSettings):
         self.notebooks_dir = self.notebooks_dir.expanduser().resolve()
         if self.mongodb_uri == "":
             self.mongodb_uri = None
+        self.n8n_base_url = (self.n8n_base_url or "").rstrip("/") or None
+        self.n8n_sov_webhook_path = (self.n8n_sov_webhook_path or "").strip("/") or None
         self.master_key = self.master_key or _secret_from_file(self.master_key_file)
         self.api_key_pepper = self.api_key_pepper or _secret_from_file(self.pepper_file)
         if self.environment is Environment.production:
@@ -109,6 +122,14 @@ class Settings(BaseSettings):
     @property
     def pepper_file(self) -> Path:
         return self.data_dir / PEPPER_FILE
+
+    def n8n_api_key_value(self) -> str | None:
+        """N8N_API_KEY in clear (None when unset or empty)."""
+        return _clear(self.n8n_api_key)
+
+    def n8n_inbound_secret_value(self) -> str | None:
+        """N8N_INBOUND_SECRET in clear (None when unset or empty)."""
+        return _clear(self.n8n_inbound_secret)
 
     def pepper(self) -> str:
         """The API-key pepper: API_KEY_PEPPER, else one kept under the data dir (made once;

@@ -122,6 +122,7 @@ class TaskRepository:
         self.collection.create_index([("created_at", ASCENDING)])
         self.collection.create_index([("series_id", ASCENDING)])
         self.collection.create_index([("product_id", ASCENDING), ("created_at", ASCENDING)])
+        self.collection.create_index([("cache_key", ASCENDING)])
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -164,6 +165,13 @@ class TaskRepository:
         return list(queued.sort("queued_at").limit(limit)) + list(
             pending.sort("run_at").limit(limit)
         )
+
+    def cached(self, cache_key: str) -> dict[str, Any] | None:
+        """The latest successful run with this cache key (see reporting/result_cache.py)."""
+        found = self.collection.find(
+            {"cache_key": cache_key, "status": TaskStatus.success.value}
+        ).sort("finished_at", -1)
+        return next(iter(found.limit(1)), None)
 
     def count_for_product(self, product_id: str) -> int:
         return self.collection.count_documents({"product_id": product_id})

@@ -21,17 +21,21 @@ import nbformat
 from reporting import logs
 from reporting.alerts import on_run_ended
 from reporting.artifacts import ArtifactStore, open_artifacts
+from reporting.data_versions import DataVersions
 from reporting.errors import NotFound
 from reporting.execution import NotebookFailed, NotebookInterrupted, execute
-from reporting.export import export_report
+from reporting.export import ReportMeta, export_report
 from reporting.lifecycle import Outcome, end_attempt, failure
 from reporting.notebooks import NotebookCatalog, NotebookSpec
+from reporting.products import ProductRepository
+from reporting.result_cache import cache_key
 from reporting.settings import Settings, load_settings
 from reporting.store import open_store
 from reporting.tasks import TaskRepository, TaskStatus
 from reporting.telemetry import bind_task
 from scheduler.kernel_pool import PooledKernelManager, pooled_kernel_pid
 from scheduler.monitor import RunMonitor, StopReason
+from scheduler.snapshot_jobs import chunk_ended
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ class TaskRun:
         self.tasks = TaskRepository(self.store.db)
         self.artifacts = open_artifacts(settings, self.store)
         self.catalog = NotebookCatalog(settings.notebooks_dir)
+        self.products = ProductRepository(self.store.db)
+        self.versions = DataVersions(self.store.db)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
 
     def run(self, task_id: str) -> str:
@@ -71,7 +77,9 @@ class TaskRun:
         bind_task(task)  # Sentry: every event of this run carries its notebook and attempt
         timings = {"queue_wait": round((task["started_at"] - task["queued_at"]).total_seconds(), 3)}
         try:
+            key = self._cache_key(task)  # the inputs as this run sees them, before it reads any
             outcome = self._execute(task, timings)
+            outcome.recorded["cache_key"] = key
         except Exception as exc:
             # Not the notebook's fault (a missing notebook, a full disk...): record it anyway.
             log.exception("task %s: internal error", task_id)
@@ -80,6 +88,16 @@ class TaskRun:
             )
         ended = self._record(task, outcome)
         return ended["status"] if ended else outcome.status.value
+
+    def _cache_key(self, task: dict[str, Any]) -> str | None:
+        product = self.products.get(task["product_id"])
+        try:
+            spec = self.catalog.find(task["notebook"])
+        except NotFound:
+            return None
+        if product is None:
+            return None
+        return cache_key(spec.path, task["parameters"], product, self.versions)
 
     def _timeout(self, spec: NotebookSpec | None) -> float:
         if spec is not None and spec.timeout_seconds:
@@ -114,8 +132,11 @@ class TaskRun:
         if monitor.reason is not None:  # stopped before its kernel had started a cell
             return self._stopped(task, run.notebook, None, monitor, timings)
         started = time.perf_counter()
+        product = self.products.get(task["product_id"])  # named on the title page
         html, pdf = export_report(
-            run.notebook, {"metadata": {"name": spec.name, "path": str(spec.path.parent)}}
+            run.notebook,
+            {"metadata": {"name": spec.name, "path": str(spec.path.parent)}},
+            meta=ReportMeta(product=product["name"] if product else None),
         )
         timings.update(
             execution=round(run.cell_seconds, 3),
@@ -162,6 +183,7 @@ class TaskRun:
                 ended = end_attempt(self.tasks, task, outcome)
                 log.info("task %s: %s", task["_id"], ended["status"] if ended else "already closed")
                 on_run_ended(self.settings, ended)  # Sentry + Slack if it failed; never raises
+                chunk_ended(self.settings, ended)  # a snapshot's last chunk: aggregate next
                 return ended
             except Exception as exc:
                 if time.monotonic() > deadline:

@@ -24,6 +24,7 @@ from jupyter_client.connect import write_connection_file
 from jupyter_client.manager import AsyncKernelManager
 from rq import Worker
 
+from reporting.queue import RUN_TASK
 from scheduler.monitor import kill_tree
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,9 @@ class PooledWorker(Worker):
         self.next_kernel: PooledKernel | None = start_kernel(kernel_cwd)
 
     def execute_job(self, job: Any, queue: Any) -> None:
+        if job.func_name != RUN_TASK:  # a pipeline job runs no notebook: the kernel waits
+            super().execute_job(job, queue)
+            return
         kernel = self.next_kernel or start_kernel(self.kernel_cwd)
         self.next_kernel = None
         os.environ[CONNECTION_ENV] = str(kernel.connection_file)

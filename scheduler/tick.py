@@ -6,7 +6,9 @@
 - reap: a running task whose worker stopped sending heartbeats is retried or ends `failed`
   with reason `abandoned`;
 - recover: a task the store says is queued but whose job Redis no longer holds (Redis was
-  flushed or restarted) is enqueued again.
+  flushed or restarted) is enqueued again;
+- snapshots: due scheduled snapshots are launched with the tick; running snapshots whose
+  chunk tasks all ended are moved on every round (see scheduler/snapshot_jobs.py).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from reporting.alerts import on_run_ended
 from reporting.lifecycle import Outcome, end_attempt, failure
 from reporting.queue import TaskQueue, dispatch
 from reporting.settings import Settings
+from reporting.snapshots import tick_snapshots
 from reporting.store import open_store
 from reporting.tasks import TaskRepository, TaskStatus, utcnow
+from scheduler.snapshot_jobs import SnapshotRun, advance_snapshots, chunk_ended
 
 log = logging.getLogger(__name__)
 BATCH = 1000
@@ -63,6 +67,7 @@ def reap(tasks: TaskRepository, heartbeat_timeout: float, settings: Settings | N
         if (ended := end_attempt(tasks, task, outcome)) is not None:
             if settings is not None:  # a final failure (abandoned): Sentry + Slack
                 on_run_ended(settings, ended)
+                chunk_ended(settings, ended)
             log.warning("task %s attempt %d abandoned by %s", task["_id"], task["attempt"],
                         task["worker_id"])  # fmt: skip
             reaped += 1
@@ -89,6 +94,8 @@ def run_scheduler(settings: Settings, stop: threading.Event) -> None:
     tasks = TaskRepository(store.db)
     tasks.ensure_indexes()
     queue = TaskQueue(settings)
+    pipeline = SnapshotRun(settings, queue)
+    pipeline.snapshots.ensure_indexes()
     log.info(
         "scheduler: due tasks every %ss, dead-worker and lost-job checks every %ss",
         settings.scheduler_interval_seconds, settings.maintenance_interval_seconds,
@@ -105,10 +112,14 @@ def run_scheduler(settings: Settings, stop: threading.Event) -> None:
                 # Retries are not left waiting for the (hourly) tick.
                 if count := tick(tasks, queue, retries_only=not due_tick):
                     log.info("enqueued %d due task(s)", count)
+                if due_tick and (count := tick_snapshots(pipeline.snapshots, queue)):
+                    log.info("launched %d due snapshot(s)", count)
+                advance_snapshots(pipeline)
                 queue.beat_scheduler()
             except Exception:
                 # A failed round (store or Redis down) must not end the scheduler.
                 log.exception("scheduler round failed")
             stop.wait(settings.maintenance_interval_seconds)
     finally:
+        pipeline.close()
         store.close()

@@ -18,10 +18,15 @@ from service.routers import (
     audit,
     folders,
     health,
+    inbound,
     notebooks,
     operations,
+    pdf,
     products,
     queue,
+    raw,
+    research,
+    snapshots,
     tasks,
     users,
 )
@@ -36,7 +41,8 @@ Run parameterised notebooks into reports.
 4. `GET /v1/tasks/{id}/pdf` downloads it.
 
 Every `/v1` endpoint needs `Authorization: Bearer <Firebase ID token or API key>` (or
-`X-API-Key`), except the master-key endpoints under `/v1/admin` (`X-Master-Key`).
+`X-API-Key`), except the master-key endpoints under `/v1/admin` (`X-Master-Key`) and what
+n8n delivers under `/v1/inbound/n8n` (the shared secret in `X-Reportbook-Secret`).
 Every response carries an `X-Request-ID`, also found on every log line of that request.
 """
 
@@ -65,16 +71,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_keys,
         folders,
         products,
+        raw,
+        research,
         notebooks,
         tasks,
         queue,
+        snapshots,
+        pdf,
         audit,
+        inbound,
     ):
         app.include_router(module.router, responses=_V1_ERRORS if module in V1 else None)
     return app
 
 
-V1 = (admin, users, api_keys, folders, products, notebooks, tasks, queue, audit)
+V1 = (admin, users, api_keys, folders, products, raw, research, notebooks, tasks, queue, snapshots,
+      pdf, audit)  # fmt: skip
 _V1_ERRORS: dict[int | str, dict] = {
     401: {"model": ErrorOut, "description": "Missing or invalid credentials (`code` says why)"},
     403: {"model": ErrorOut, "description": "Your role does not allow this"},

@@ -60,6 +60,11 @@ class TaskCreate(BaseModel):
         default=None, description="Run again: `every` + `anchor`, or `cron` + `timezone`"
     )
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    cache: bool = Field(
+        default=True,
+        description="Answer from the result cache when an identical report (same notebook "
+        "content, parameters and input data) already succeeded; false forces a fresh run",
+    )
 
 
 class TaskUpdate(BaseModel):
@@ -147,6 +152,14 @@ class TaskOut(BaseModel):
         default=None, description="When the next occurrence of a recurring task is due"
     )
     paused: bool = False
+    snapshot_id: str | None = Field(
+        default=None, description="The snapshot this task is a chunk of, if any"
+    )
+    cache_hit: bool = Field(
+        default=False,
+        description="Answered from the result cache: no run, the files of `cached_from`",
+    )
+    cached_from: str | None = Field(default=None, description="The task whose report it is")
 
 
 class TaskPage(BaseModel):
@@ -171,6 +184,24 @@ class HealthOut(BaseModel):
 class ErrorOut(BaseModel):
     detail: str = Field(description="What went wrong")
     code: str | None = Field(default=None, description="401 only: why the credentials failed")
+
+
+MAX_MARKDOWN_CHARS = 2_000_000
+
+
+class PdfIn(BaseModel):
+    """A Markdown document to render as a report PDF (POST /v1/pdf)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    markdown: str = Field(min_length=1, max_length=MAX_MARKDOWN_CHARS, pattern=r"\S",
+                          description="The document (CommonMark + tables; raw HTML is shown as "
+                          "text; images only as data: URIs)")  # fmt: skip
+    title: str = Field(min_length=1, max_length=200, pattern=r"\S",
+                       description="Title page and PDF title; the file name comes from it")  # fmt: skip
+    product: str | None = Field(default=None, max_length=200, description="On the title page")
+    period: str | None = Field(default=None, max_length=200,
+                               description='On the title page, e.g. "1 Jul – 30 Sep 2026"')  # fmt: skip
 
 
 class GrantIn(BaseModel):
@@ -303,3 +334,71 @@ class QueueStats(BaseModel):
     scheduled: int
     canceled: int
     workers: int
+
+
+MAX_SNAPSHOT_DAYS = 92
+
+
+class SnapshotCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1)
+    start: dt.date | None = Field(
+        default=None, description="First day covered (UTC); default: 7 days before `end`"
+    )
+    end: dt.date | None = Field(
+        default=None, description="Last day covered (UTC, inclusive); default: yesterday"
+    )
+    run_at: AwareDatetime | None = Field(default=None, description="When to run (default: now)")
+
+    @model_validator(mode="after")
+    def _period(self) -> SnapshotCreate:
+        end = self.end or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+        start = self.start or end - dt.timedelta(days=6)
+        if start > end:
+            raise ValueError("start must be on or before end")
+        if (end - start).days >= MAX_SNAPSHOT_DAYS:
+            raise ValueError(f"a snapshot covers at most {MAX_SNAPSHOT_DAYS} days")
+        self.start, self.end = start, end
+        return self
+
+
+class SnapshotStep(BaseModel):
+    name: str = Field(description="prompts, scrape, chunks or aggregate")
+    status: str = Field(description="waiting, running, succeeded, failed or skipped")
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    detail: dict[str, Any] = {}
+    error: dict[str, Any] | None = None
+
+
+class SnapshotOut(BaseModel):
+    id: str
+    product_id: str
+    product_slug: str
+    folder_id: str
+    status: str = Field(
+        description="scheduled, running, aggregating, succeeded, failed or cancelled"
+    )
+    start: dt.date
+    end: dt.date
+    run_at: dt.datetime
+    created_by: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    research_version: int | None = Field(default=None, description="Product research used")
+    steps: list[SnapshotStep]
+    chunk_task_ids: list[str] = Field(description="One notebook task per brand")
+    metrics: dict[str, Any] | None = Field(
+        default=None, description="Share of voice, sentiment and themes of the period"
+    )
+    changes: dict[str, Any] | None = Field(
+        default=None, description="What changed since the snapshot compared with"
+    )
+    compared_with: str | None = Field(default=None, description="The previous snapshot's id")
+    previous_snapshot_id: str | None = None
+    next_snapshot_id: str | None = None
+    next_run_at: dt.datetime | None = None
+    error: dict[str, Any] | None = Field(default=None, description="The failed step and why")
+    artifacts: list[Artifact] = []

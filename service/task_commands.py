@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from reporting.access import Principal, Scope
 from reporting.errors import InvalidInput, InvalidTransition, NotFound
 from reporting.queue import enqueue_now
+from reporting.result_cache import cache_key
 from reporting.tasks import Priority, TaskStatus, new_task, utcnow
 from service.context import AppContext
 from service.schemas import TaskCreate, TaskUpdate
@@ -45,6 +47,7 @@ def submit(
                              "type": "unknown_resource"}])  # fmt: skip
     spec = context.catalog.get(body.notebook)
     parameters = spec.validate(body.parameters)
+    hit = _cached(context, body, spec.path, parameters, product)
     task = new_task(
         spec.name,
         parameters,
@@ -56,10 +59,38 @@ def submit(
         recurrence=body.recurrence.model_dump(exclude_none=True) if body.recurrence else None,
         retry=body.retry.model_dump(),
     )
-    task = _enqueue_if_due(context, context.tasks.insert(task))
+    if hit is not None:
+        task.update(_answer_from(hit))
+        context.tasks.insert(task)
+    else:
+        task = _enqueue_if_due(context, context.tasks.insert(task))
     context.audit.record(principal, "task.created", "task", task["_id"], notebook=spec.name,
-                         product_id=product["_id"])  # fmt: skip
+                         product_id=product["_id"], cache_hit=hit is not None)  # fmt: skip
     return task
+
+
+def _cached(
+    context: AppContext,
+    body: TaskCreate,
+    path: Path,
+    parameters: dict[str, Any],
+    product: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The successful task an identical request made, if this one may be answered by it: a
+    one-off request, due now, that did not opt out (`cache: false`)."""
+    due_now = body.run_at is None or body.run_at <= utcnow()
+    if not (body.cache and due_now and body.recurrence is None):
+        return None
+    return context.tasks.cached(cache_key(path, parameters, product, context.data_versions))
+
+
+def _answer_from(hit: dict[str, Any]) -> dict[str, Any]:
+    """A task's fields when it is answered by `hit` (or by the run `hit` was answered by)."""
+    now, origin = utcnow(), hit.get("cached_from") or hit["_id"]
+    return {"status": TaskStatus.success.value, "finished_at": now, "queued_at": now,
+            "started_at": now, "cache_hit": True, "cached_from": origin,
+            "cache_key": hit["cache_key"], "artifacts": hit["artifacts"],
+            "artifacts_of": hit.get("artifacts_of") or hit["_id"]}  # fmt: skip
 
 
 def update(

@@ -125,3 +125,7 @@ def auth(client) -> dict[str, str]:
 from tests.firebase_emulator import emulator_fixture  # noqa: E402
 
 firebase_emulator = emulator_fixture()  # the real Firebase Auth emulator, once per session
+
+from tests.n8n_server import n8n_fixture  # noqa: E402
+
+n8n_server = n8n_fixture()  # a real n8n with the workflow fixtures active, once per session

@@ -154,6 +154,58 @@ def test_share_change_sign_follows_the_movement():
     assert change.loc["B", "change"] == pytest.approx(50.0)
 
 
+def docs_frame(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    """A corpus's subreddit and created columns, from (subreddit, ISO time) rows."""
+    return pd.DataFrame({
+        "subreddit": [r[0] for r in rows],
+        "created": pd.to_datetime([r[1] for r in rows], utc=True),
+    })  # fmt: skip
+
+
+def test_share_by_subreddit_by_hand():
+    m = mentions_frame([("A", "2026-07-01", "x")] * 3 + [("B", "2026-07-01", "x")]
+                       + [("B", "2026-07-01", "y")] * 2)  # fmt: skip
+    docs = docs_frame([("x", "2026-07-01")] * 4 + [("y", "2026-07-01")] * 3
+                      + [("quiet", "2026-07-01")] * 5)  # fmt: skip
+    table = analytics.share_by_subreddit(m, docs, ["A", "B"])
+    assert table.columns.tolist() == ["subreddit", "docs", "brand", "mentions", "share"]
+    # x: 4 mentions (A 3, B 1); y: 2 (B 2); quiet: none, listed last with 0 shares.
+    assert list(table[["subreddit", "docs", "brand", "mentions"]].itertuples(index=False,
+                                                                              name=None)) == [
+        ("x", 4, "A", 3), ("x", 4, "B", 1), ("y", 3, "A", 0), ("y", 3, "B", 2),
+        ("quiet", 5, "A", 0), ("quiet", 5, "B", 0),
+    ]  # fmt: skip
+    assert table["share"].tolist() == pytest.approx([75.0, 25.0, 0.0, 100.0, 0.0, 0.0])
+    assert analytics.share_by_subreddit(EMPTY_MENTIONS, docs.iloc[0:0], ["A"]).empty
+
+
+def test_share_by_period_by_hand():
+    m = mentions_frame(
+        [("A", "2026-07-06", "x")] * 3 + [("B", "2026-07-07", "x")]  # week 1: A 75%
+        + [("A", "2026-07-14", "x")] + [("B", "2026-07-15", "x")]  # week 2: A 50%
+        # week 3 (20 Jul): no mentions; week 4: B only
+        + [("B", "2026-07-28", "x")] * 2
+    )  # fmt: skip
+    docs = docs_frame([("x", "2026-07-06"), ("x", "2026-07-22"), ("x", "2026-08-04")])
+    table = analytics.share_by_period(m, docs, "W", ["A", "B"])
+    assert table.columns.tolist() == ["period", "brand", "mentions", "share", "change"]
+    a = table[table["brand"] == "A"]
+    # Weeks of 6, 13, 20, 27 Jul and 3 Aug (the last one only has a document).
+    assert [p.date().isoformat() for p in a["period"]] == [
+        "2026-07-06", "2026-07-13", "2026-07-20", "2026-07-27", "2026-08-03",
+    ]  # fmt: skip
+    assert a["mentions"].tolist() == [3, 1, 0, 0, 0]
+    assert a["share"].tolist() == pytest.approx([75.0, 50.0, 0.0, 0.0, 0.0])
+    change = a["change"].tolist()
+    assert change[1] == pytest.approx(-25.0)
+    assert all(pd.isna(change[i]) for i in (0, 2, 3, 4))  # first, or next to an empty week
+    b = table[table["brand"] == "B"]
+    assert b["share"].tolist() == pytest.approx([25.0, 50.0, 0.0, 100.0, 0.0])
+    monthly = analytics.share_by_period(m, docs, "M", ["A", "B"]).set_index("brand")
+    assert monthly.loc["A", "share"].tolist() == pytest.approx([4 * 100 / 8, 0.0])
+    assert monthly.loc["B", "mentions"].tolist() == [4, 0]
+
+
 def test_split_point_halves_the_period():
     assert analytics.split_point(date(2026, 7, 1), date(2026, 9, 30)) == date(2026, 8, 16)
     assert analytics.split_point("2026-07-01", "2026-07-04") == date(2026, 7, 3)

@@ -14,7 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reporting.access import Grant, ResourceType, Role
+from reporting.ingestion import IngestionSource
 from reporting.lifecycle import Outcome, end_attempt
+from reporting.research import Research
+from reporting.snapshots import SnapshotStatus, new_snapshot
 from reporting.tasks import TaskStatus, new_task
 from service.main import create_app
 from tests.conftest import MASTER_KEY, TEST_MONGODB_URI, fresh_database
@@ -35,6 +38,11 @@ def everyone(code: int) -> dict[str, tuple[int, int]]:
 def admins(code: int) -> dict[str, tuple[int, int]]:
     return {c: (401, 401) if c == "anonymous" else (code, code) if c in ADMINS else (403, 403)
             for c in CALLERS}  # fmt: skip
+
+
+def writers(code: int) -> dict[str, tuple[int, int]]:
+    """Any admin or user, whatever it is granted; read-only callers get 403."""
+    return {c: (403, 403) if c in READ_ONLY else v for c, v in everyone(code).items()}
 
 
 def nobody_but_master() -> dict[str, tuple[int, int]]:
@@ -117,8 +125,44 @@ def _fresh_product(world, caller, where):
     return {"product_id": world.product(where)}, None
 
 
+def _ingestion(world, caller, where):
+    product = world.context.products.get(world.products[where])
+    run = world.context.ingestions.start(product, IngestionSource.api, {"id": "test"}, None, "json")
+    return {"product_id": product["_id"], "run_id": run["_id"]}, None
+
+
+REDDIT_ROWS = [{"id": "1abc01", "subreddit": "espresso", "title": "t", "created_utc": 1785931200}]
+
+
+RESEARCH = {"summary": "s", "brands": ["Brevio"]}
+
+
+def _researched(world, caller, where):
+    """The product, with research version 1 (saved once)."""
+    product_id = world.products[where]
+    if world.context.research.latest(product_id) is None:
+        world.context.research.save(product_id, Research(**RESEARCH), "test")
+    return {"product_id": product_id, "version": "1"}, None
+
+
 def _task(world, caller, where):
     return {"task_id": world.task(where)}, None
+
+
+def _snapshot(world, caller, where, status=SnapshotStatus.scheduled):
+    """A fresh snapshot of the product, in `status` (a succeeded one has its PDF)."""
+    product = world.context.products.get(world.products[where])
+    snapshot = new_snapshot(product, dt.date(2026, 8, 3), dt.date(2026, 8, 9), "test",
+                            run_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    snapshot["status"] = status.value
+    world.context.snapshots.insert(snapshot)
+    if status is SnapshotStatus.succeeded:
+        world.context.artifacts.put(snapshot["_id"], "snapshot.pdf", b"%PDF-1.7 test")
+    return {"snapshot_id": snapshot["_id"]}, None
+
+
+def _snapshot_done(world, caller, where):
+    return _snapshot(world, caller, where, SnapshotStatus.succeeded)
 
 
 def _recurring(world, caller, where):
@@ -192,6 +236,21 @@ TABLE: dict[tuple[str, str], tuple[Prepare, Any, dict[str, tuple[int, int]]]] = 
     ("get", "/v1/products/{product_id}"): (_product, None, visible(200)),
     ("patch", "/v1/products/{product_id}"): (_fresh_product, {"name": "renamed"}, writable(200)),
     ("delete", "/v1/products/{product_id}"): (_fresh_product, None, writable(200)),
+    ("get", "/v1/products/{product_id}/research"): (_researched, None, visible(200)),
+    ("put", "/v1/products/{product_id}/research"): (_product, RESEARCH, writable(201)),
+    ("get", "/v1/products/{product_id}/research/versions"): (_product, None, visible(200)),
+    ("get", "/v1/products/{product_id}/research/versions/{version}"): (
+        _researched,
+        None,
+        visible(200),
+    ),
+    ("post", "/v1/products/{product_id}/raw/reddit"): (_product, REDDIT_ROWS, writable(201)),
+    ("get", "/v1/products/{product_id}/raw/reddit/ingestions"): (_product, None, visible(200)),
+    ("get", "/v1/products/{product_id}/raw/reddit/ingestions/{run_id}"): (
+        _ingestion,
+        None,
+        visible(200),
+    ),
     ("get", "/v1/notebooks"): (_none, None, everyone(200)),
     ("get", "/v1/notebooks/{name}"): (
         lambda w, c, r: ({"name": "broken"}, None),
@@ -212,6 +271,15 @@ TABLE: dict[tuple[str, str], tuple[Prepare, Any, dict[str, tuple[int, int]]]] = 
     ("get", "/v1/tasks/{task_id}/notebook"): (_done, None, visible(200)),
     ("get", "/v1/tasks/{task_id}/attempts/{number}/notebook"): (_done, None, visible(200)),
     ("get", "/v1/audit"): (_none, None, admins(200)),
+    ("post", "/v1/pdf"): (_none, {"markdown": "# Memo\n\n## Point", "title": "Memo"}, writers(200)),
+    ("post", "/v1/snapshots"): (_none, "snapshot", writable(201, hidden=422)),
+    ("get", "/v1/snapshots"): (_none, None, everyone(200)),
+    ("get", "/v1/snapshots/{snapshot_id}"): (_snapshot, None, visible(200)),
+    ("post", "/v1/snapshots/{snapshot_id}/cancel"): (_snapshot, None, writable(200)),
+    ("get", "/v1/snapshots/{snapshot_id}/pdf"): (_snapshot_done, None, visible(200)),
+    # n8n's deliveries take the shared X-Reportbook-Secret, never a bearer: 401 for everyone.
+    ("post", "/v1/inbound/n8n/sov"): (_none, {"rows": []}, {c: (401, 401) for c in CALLERS}),
+    ("post", "/v1/inbound/n8n/reddit"): (_none, None, {c: (401, 401) for c in CALLERS}),
 }
 
 
@@ -224,6 +292,9 @@ def _body(world: World, kind: Any, where: str) -> Any:
         return {"name": "new", "folder_id": world.folders[where]}
     if kind == "task":
         return {"notebook": "broken", "product_id": world.products[where], "run_at": LATER}
+    if kind == "snapshot":
+        _researched(world, "", where)  # a snapshot needs the product's research
+        return {"product_id": world.products[where], "run_at": LATER}
     return kind
 
 

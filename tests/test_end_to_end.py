@@ -173,6 +173,83 @@ def test_bad_inputs_are_rejected_and_nothing_is_queued(product, auth, pid):
     )
 
 
+def _snapshot(client: httpx.Client, auth: dict, body: dict) -> dict:
+    created = client.post("/v1/snapshots", headers=auth, json=body)
+    assert created.status_code == 201, created.text
+    deadline = time.monotonic() + 2 * TIMEOUT
+    while time.monotonic() < deadline:
+        snapshot = client.get(f"/v1/snapshots/{created.json()['id']}", headers=auth).json()
+        if snapshot["status"] in ("succeeded", "failed"):
+            return snapshot
+        time.sleep(0.25)
+    raise AssertionError(f"snapshot still {snapshot['status']}: {snapshot['steps']}")
+
+
+def _pdf_text(client: httpx.Client, auth: dict, url: str) -> tuple[str, int]:
+    response = client.get(url, headers=auth)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    return " ".join(" ".join(p.extract_text().split()) for p in pages), len(pages)
+
+
+def test_weekly_snapshots_chain_compare_and_schedule_the_next(product, auth, pid):
+    """Two weeks of the sample data through the API: chunk tasks per brand on the workers,
+    one PDF each, the second comparing with the first (Caffora's recall week), and the next
+    snapshot scheduled 7 days after each one ended."""
+    client = product["client"]
+    first = _snapshot(client, auth, {"product_id": pid, "start": "2026-08-03", "end": "2026-08-09"})
+    assert first["status"] == "succeeded", first["error"]
+    assert [s["status"] for s in first["steps"]] == ["succeeded"] * 4
+    assert first["research_version"] == 1 and len(first["chunk_task_ids"]) == len(SAMPLE_BRANDS)
+    for task_id in first["chunk_task_ids"]:
+        task = client.get(f"/v1/tasks/{task_id}", headers=auth).json()
+        assert task["status"] == "success" and task["snapshot_id"] == first["id"]
+    text, pages = _pdf_text(client, auth, f"/v1/snapshots/{first['id']}/pdf")
+    assert "Weekly snapshot" in text and "first snapshot" in text and pages >= len(SAMPLE_BRANDS)
+    for brand in SAMPLE_BRANDS:
+        assert f"{brand}: sentiment" in text and f"{brand}: journey stages" in text
+    assert "In [" not in text and "Traceback" not in text
+
+    second = _snapshot(
+        client, auth, {"product_id": pid, "start": "2026-08-10", "end": "2026-08-16"}
+    )
+    assert second["status"] == "succeeded", second["error"]
+    assert second["compared_with"] == first["id"]
+    caffora = next(b for b in second["changes"]["brands"] if b["brand"] == "Caffora")
+    assert caffora["share_change"] > 10 and caffora["sentiment_change"] < 0
+    assert "recall" in [t["term"] for t in second["changes"]["new_themes"]]
+    text, _ = _pdf_text(client, auth, f"/v1/snapshots/{second['id']}/pdf")
+    assert "What changed since the previous snapshot" in text and "recall" in text
+
+    nxt = client.get(f"/v1/snapshots/{first['next_snapshot_id']}", headers=auth).json()
+    assert nxt["status"] == "scheduled" and (nxt["start"], nxt["end"]) == (
+        "2026-08-10",
+        "2026-08-16",
+    )
+    ended = dt.datetime.fromisoformat(first["finished_at"])
+    assert dt.datetime.fromisoformat(nxt["run_at"]) == ended + dt.timedelta(days=7)
+    assert client.post(f"/v1/snapshots/{nxt['id']}/cancel", headers=auth).json()["status"] == (
+        "cancelled"
+    )
+
+
+def test_snapshot_requests_are_checked(product, auth, pid):
+    client = product["client"]
+    bad = [
+        ({"product_id": "nope"}, "product_id"),
+        ({"product_id": pid, "start": "2026-08-10", "end": "2026-08-01"}, None),
+        ({"product_id": pid, "start": "someday"}, "start"),
+        ({"product_id": pid, "extra": 1}, "extra"),
+    ]
+    for body, field in bad:
+        response = client.post("/v1/snapshots", headers=auth, json=body)
+        assert response.status_code == 422, body
+        if field:
+            assert response.json()["detail"][0]["loc"][-1] == field
+    assert client.get("/v1/snapshots/nope", headers=auth).status_code == 404
+    assert client.get("/v1/snapshots", headers=auth).status_code == 200
+
+
 def test_sigterm_stops_every_process_it_started(product):
     process = product["process"]
     children = psutil.Process(process.pid).children(recursive=True)

@@ -1,13 +1,16 @@
-"""Report export: a real papermill run of tests/notebooks/chart_table.ipynb, exported to HTML
-and PDF, checked with pypdf (and poppler's pdftotext for word positions when installed)."""
+"""Report export: real papermill runs of tests/notebooks/chart_table.ipynb and of the sample
+report (notebooks/reddit_report.ipynb on the seeded sample data), exported to HTML and PDF
+by WeasyPrint, checked with pypdf (text) and pdfminer (where lines sit on the page)."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import nbformat
@@ -17,19 +20,32 @@ import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from pdfminer.high_level import extract_pages
-from pdfminer.layout import LTChar, LTTextContainer
+from pdfminer.layout import LTChar, LTFigure, LTTextContainer, LTTextLine
 
 from reporting.export import (
     ReportHTMLExporter,
+    ReportMeta,
     ReportPDFExporter,
+    export_combined,
     export_report,
     layout_table,
+    notebook_meta,
+    period_label,
     report_title,
     table_classes,
 )
+from reporting.sample_data import SAMPLE_PRODUCT_NAME, seed_sample_data
+from reporting.settings import load_settings
+from reporting.store import open_store
+from tests.conftest import ROOT, TEST_MONGODB_URI, fresh_database
 
 FIXTURE = Path(__file__).parent / "notebooks" / "chart_table.ipynb"
 TITLE = "Quarterly fixture report"
+GENERATED = dt.datetime(2026, 10, 1, 9, 30, tzinfo=dt.UTC)
+META = ReportMeta(
+    product="ACME Corp", period="1 Jul 2026 \u2013 30 Sep 2026", generated_at=GENERATED
+)
+MM = 72 / 25.4  # PDF points per millimetre
 WIDE_TOTAL = re.compile(r"\b900\d{4}\b")  # the wide table's last column: 7 digits from 9000000
 CODE_REMNANTS = ["SECRET_CODE_MARKER", "In [", "In\xa0[", "Out[", "import pandas", "plt.show"]
 
@@ -51,7 +67,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(executed: Path) -> tuple[str, bytes]:
-    return export_report(nbformat.read(executed, as_version=4))
+    return export_report(nbformat.read(executed, as_version=4), meta=META)
 
 
 @pytest.fixture(scope="module")
@@ -83,16 +99,40 @@ def test_pdf_has_no_code_prompts_or_stderr(pdf_text: str):
 
 
 def test_pdf_embeds_the_chart(pdf: pypdf.PdfReader):
-    images = [image for page in pdf.pages for image in page.images]
+    images = embedded_images(pdf)
     assert len(images) == 1
     width, height = images[0].image.size
     assert width >= 1000 and height >= 400  # the retina PNG, not a thumbnail
 
 
-def test_pdf_metadata_and_page_numbers(pdf: pypdf.PdfReader, pdf_text: str):
+def test_pdf_metadata_and_page_numbers(pdf: pypdf.PdfReader):
     assert pdf.metadata.title == TITLE
     assert pdf.pages[0].mediabox.width == pytest.approx(595.28, abs=0.5)  # A4
-    assert f"1 / {len(pdf.pages)}" in pdf_text
+    assert 2 <= len(pdf.pages) <= 4  # title page, then the body
+    texts = [page.extract_text() for page in pdf.pages]
+    assert "Page 1 of" not in texts[0]  # the title page carries no footer
+    for number, text in enumerate(texts[1:], 2):
+        assert f"Page {number} of {len(pdf.pages)}" in text
+
+
+def test_title_page(pdf: pypdf.PdfReader):
+    lines = pdf.pages[0].extract_text().splitlines()
+    assert lines[0] == TITLE
+    assert "PRODUCT ACME Corp" in lines  # labels are set in capitals
+    assert "PERIOD 1 Jul 2026 \u2013 30 Sep 2026" in lines
+    assert "GENERATED 1 Oct 2026 09:30 UTC" in lines
+    assert "CONTENTS" in lines
+
+
+def test_contents_give_the_page_each_section_starts_on(pdf: pypdf.PdfReader):
+    toc = contents(pdf)
+    assert [title for title, _ in toc] == ["Weekly mentions", "Share of voice", "Weekly detail"]
+    for title, page in toc:
+        assert page == first_page_with_line(pdf, title), title
+
+
+def test_headings_are_never_the_last_line_of_a_page(report: tuple[str, bytes]):
+    assert not headings_left_at_page_bottom(report)
 
 
 def test_wide_table_is_not_cut_off(report: tuple[str, bytes], pdf_text: str, tmp_path: Path):
@@ -126,9 +166,10 @@ def test_html_is_a_standalone_report(report: tuple[str, bytes]):
 def test_export_leaves_the_notebook_alone(executed: Path):
     nb = nbformat.read(executed, as_version=4)
     before = nbformat.writes(nb)
-    html, _ = export_report(nb)
+    html, _ = export_report(nb, meta=META)
     assert nbformat.writes(nb) == before  # stderr outputs etc. still there
-    assert html == export_report(nbformat.read(executed, as_version=4))[0]  # deterministic
+    again = export_report(nbformat.read(executed, as_version=4), meta=META)[0]
+    assert html == again  # deterministic, given the generation time
 
 
 def test_cli_to_reportpdf(executed: Path, tmp_path: Path):
@@ -141,9 +182,169 @@ def test_cli_to_reportpdf(executed: Path, tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     written = tmp_path / "chart_table.pdf"
-    text = pypdf.PdfReader(written).pages[0].extract_text()
+    pdf = pypdf.PdfReader(written)
+    text = pdf.pages[0].extract_text()
     assert text.startswith(TITLE)
-    assert "SECRET_CODE_MARKER" not in text
+    assert "GENERATED " in text and "PERIOD" not in text  # no start/end parameters given
+    assert [title for title, _ in contents(pdf)] == ["Weekly mentions", "Share of voice",
+                                                     "Weekly detail"]  # fmt: skip
+    assert all("SECRET_CODE_MARKER" not in page.extract_text() for page in pdf.pages)
+
+
+# ---- The sample report -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, bytes]:
+    """The sample report as a worker makes it: notebooks/reddit_report.ipynb run by papermill
+    on the seeded sample data, exported with the product's name and the task's period."""
+    folder = tmp_path_factory.mktemp("sample")
+    env = {"REPORTBOOK_DATA_DIR": str(folder / "data"), "MONGODB_URI": TEST_MONGODB_URI,
+           "MONGODB_DATABASE": fresh_database()}  # fmt: skip
+    out = folder / "reddit_report.ipynb"
+    with pytest.MonkeyPatch.context() as patch:  # the kernel reads its settings from here
+        for name, value in env.items():
+            patch.setenv(name, value)
+        store = open_store(load_settings())
+        try:
+            seed_sample_data(store.db)
+        finally:
+            store.close()
+        papermill.execute_notebook(
+            str(SAMPLE_NOTEBOOK), str(out), kernel_name="python3", progress_bar=False,
+            cwd=str(SAMPLE_NOTEBOOK.parent),
+        )  # fmt: skip
+    meta = ReportMeta(product=SAMPLE_PRODUCT_NAME, period=period_label("2026-07-01", "2026-09-30"),
+                      generated_at=GENERATED)  # fmt: skip
+    resources = {"metadata": {"name": "reddit_report", "path": str(SAMPLE_NOTEBOOK.parent)}}
+    return export_report(nbformat.read(out, as_version=4), resources, meta=meta)
+
+
+SAMPLE_NOTEBOOK = ROOT / "notebooks" / "reddit_report.ipynb"
+SAMPLE_SECTIONS = ["Summary", "Key insights", "Mention volume over time", "Share of voice",
+                   "Top posts"]  # fmt: skip
+
+
+def test_sample_report_title_page_and_contents(sample_report: tuple[str, bytes]):
+    pdf = pypdf.PdfReader(io.BytesIO(sample_report[1]))
+    first = pdf.pages[0].extract_text().splitlines()
+    assert first[0] == "Reddit brand report"
+    assert "PRODUCT Home espresso" in first
+    assert "PERIOD 1 Jul 2026 \u2013 30 Sep 2026" in first
+    assert "GENERATED 1 Oct 2026 09:30 UTC" in first
+    toc = contents(pdf)
+    assert [title for title, _ in toc] == SAMPLE_SECTIONS
+    for title, page in toc:
+        assert page == first_page_with_line(pdf, title), title
+    assert 3 <= len(pdf.pages) <= 6
+    for number, page in enumerate(pdf.pages[1:], 2):
+        text = page.extract_text()
+        assert f"Page {number} of {len(pdf.pages)}" in text
+        assert "Home espresso \u00b7 1 Jul 2026 \u2013 30 Sep 2026" in text  # running header
+
+
+def test_sample_report_has_no_code_and_all_table_cells(sample_report: tuple[str, bytes]):
+    html, pdf = sample_report
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    for remnant in ["In [", "In\xa0[", "Out[", "import ", "display(", "load_settings", "pd."]:
+        assert remnant not in text
+    assert not missing_cell_words(html, text)
+
+
+def test_sample_report_charts_fit_the_text_block(sample_report: tuple[str, bytes]):
+    figures = [(item, page) for page in extract_pages(io.BytesIO(sample_report[1]))
+               for item in page if isinstance(item, LTFigure)]  # fmt: skip
+    assert len(figures) == 2  # mention volume, share of voice
+    for figure, page in figures:
+        assert figure.x0 >= 18 * MM - 1 and figure.x1 <= page.width - 18 * MM + 1
+        assert figure.y0 >= 20 * MM - 1 and figure.y1 <= page.height - 22 * MM + 1
+
+
+def test_sample_report_headings_are_never_the_last_line_of_a_page(sample_report):
+    assert not headings_left_at_page_bottom(sample_report)
+
+
+# ---- Title page -------------------------------------------------------------------------------
+
+
+def test_notebook_meta_from_metadata_and_papermill_parameters():
+    nb = new_notebook(cells=[new_markdown_cell("# Title")])
+    nb.metadata["papermill"] = {"parameters": {"start": "2026-07-01", "end": "2026-09-30"}}
+    assert notebook_meta(nb) == ReportMeta(title="Title", period="1 Jul 2026 \u2013 30 Sep 2026")
+    nb.metadata["reportbook"] = {"product": "Home espresso", "period": "Q3 2026"}
+    assert notebook_meta(nb) == ReportMeta(title="Title", product="Home espresso", period="Q3 2026")
+
+
+def test_notebook_meta_period_from_the_parameters_cell_defaults():
+    defaults = new_code_cell('start = "2026-08-03"  # first day\nend = "2026-08-09"\nn = f(1)')
+    defaults.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[defaults, new_markdown_cell("# Title")])
+    assert notebook_meta(nb).period == "3 Aug 2026 \u2013 9 Aug 2026"
+    nb.metadata["papermill"] = {"parameters": {"end": "2026-08-31"}}  # injected values win
+    assert notebook_meta(nb).period == "3 Aug 2026 \u2013 31 Aug 2026"
+
+
+def test_given_meta_wins_and_gaps_are_filled():
+    found = ReportMeta(title="From notebook", product="P", period="Q3")
+    meta = ReportMeta(title=" Given  title ", period="  ").complete(found)
+    assert (meta.title, meta.product, meta.period) == ("Given title", "P", "Q3")
+    assert meta.generated_at is not None and meta.generated_at.tzinfo is not None
+    assert ReportMeta().complete().title == "Report"
+    naive = ReportMeta(generated_at=dt.datetime(2026, 10, 1, 9, 30))  # taken as UTC
+    assert naive.generated_label == "1 Oct 2026 09:30 UTC"
+    paris = dt.timezone(dt.timedelta(hours=2))
+    assert ReportMeta(generated_at=dt.datetime(2026, 10, 1, 11, 30, tzinfo=paris)
+                      ).generated_label == "1 Oct 2026 09:30 UTC"  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "label"),
+    [
+        ("2026-07-01", "2026-09-30", "1 Jul 2026 \u2013 30 Sep 2026"),
+        (dt.date(2026, 8, 3), dt.datetime(2026, 8, 9, 23, 0), "3 Aug 2026 \u2013 9 Aug 2026"),
+        ("2026-08-03", "2026-08-03", "3 Aug 2026"),
+        ("2026-08-03", None, "From 3 Aug 2026"),
+        (None, "2026-08-09", "Until 9 Aug 2026"),
+        ("last week", "", "From last week"),
+        (None, None, None),
+    ],
+)
+def test_period_label(start, end, label):
+    assert period_label(start, end) == label
+
+
+# ---- Several notebooks as one report ---------------------------------------------------------
+
+
+def test_export_combined(executed: Path):
+    chunk = nbformat.read(executed, as_version=4)  # H1 "Quarterly fixture report" + 3 H2
+    appendix = new_notebook(cells=[new_markdown_cell("## Notes\n\nNo H1 of its own.")],
+                            metadata={"reportbook": {"title": "Appendix"}})  # fmt: skip
+    intro = "## The week at a glance\n\n- **1,234** mentions\n\n<script>alert(1)</script>\n"
+    meta = ReportMeta(title="Weekly snapshot", product="ACME Corp", period="3 \u2013 9 Aug 2026",
+                      generated_at=GENERATED)  # fmt: skip
+    html, data = export_combined([chunk, appendix], meta, intro)
+    pdf = pypdf.PdfReader(io.BytesIO(data))
+    assert pdf.metadata.title == "Weekly snapshot"
+    assert pdf.pages[0].extract_text().splitlines()[0] == "Weekly snapshot"
+    page = BeautifulSoup(html, "html.parser")
+    assert [h.get_text() for h in page.find_all("h1")] == ["Weekly snapshot"]  # one title
+    assert [h.get_text() for h in page.select("main h2")] == [
+        "The week at a glance", TITLE, "Appendix"]  # fmt: skip
+    toc = contents(pdf)
+    assert [title for title, _ in toc] == [
+        "The week at a glance", TITLE, "Weekly mentions", "Share of voice", "Weekly detail",
+        "Appendix", "Notes",
+    ]  # fmt: skip
+    for title, number in toc:
+        assert number == first_page_with_line(pdf, title), title
+    pages = dict(toc)
+    assert pages["The week at a glance"] < pages[TITLE] < pages["Appendix"]  # each on a new page
+    assert "<script" not in html and "&lt;script&gt;" in html
+    text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert "SECRET_CODE_MARKER" not in text and "Out[" not in text
+    assert len(WIDE_TOTAL.findall(text)) == 4
+    assert export_combined([], ReportMeta(title="Empty"))[1].startswith(b"%PDF")
 
 
 # ---- Titles -----------------------------------------------------------------------------------
@@ -199,10 +400,13 @@ def test_layout_table_left_aligns_text_columns():
 
 
 def test_title_is_escaped_in_the_page_header_css():
-    nb = new_notebook(metadata={"reportbook": {"title": 'A "quoted" </style> title'}})
+    title = 'A "quoted" </style> title'
+    nb = new_notebook(metadata={"reportbook": {"title": title}})
     html, _ = ReportHTMLExporter().from_notebook_node(nb)
-    assert '<title>A "quoted" &lt;/style&gt; title</title>' in html
+    assert "<title>A &#34;quoted&#34; &lt;/style&gt; title</title>" in html
     assert 'content: "A \\22 quoted\\22  \\3C /style\\3E  title";' in html
+    page = BeautifulSoup(html, "html.parser")
+    assert page.title.string == title and page.select_one("h1.report-title").string == title
 
 
 def test_landscape_table_takes_its_heading_along():
@@ -231,7 +435,69 @@ def test_pdf_loads_only_files_under_the_notebook_dir(tmp_path: Path):
     nb = new_notebook(cells=[new_markdown_cell(f"# T\n\n{images}")])
     metadata = {"name": "t", "path": str(folder)}
     pdf, _ = ReportPDFExporter().from_notebook_node(nb, {"metadata": metadata})
-    assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages[0].images) == 1  # only logo.png
+    assert len(embedded_images(pypdf.PdfReader(io.BytesIO(pdf)))) == 1  # only logo.png
+
+
+# ---- Checks on PDFs (also used by test_markdown_pdf) -------------------------------------------
+
+_TOC_LINE = re.compile(r"^(?P<title>.+?)\s*\.{3,}[\s.]*(?P<page>\d+)$")
+
+
+def contents(pdf: pypdf.PdfReader) -> list[tuple[str, int]]:
+    """The table of contents as printed: (section, page number) per dotted line."""
+    return [
+        (match.group("title").strip(), int(match.group("page")))
+        for page in pdf.pages
+        for line in page.extract_text().splitlines()
+        if (match := _TOC_LINE.match(line.strip()))
+    ]
+
+
+def first_page_with_line(pdf: pypdf.PdfReader, text: str) -> int | None:
+    """The number of the first page after the contents with a line reading ``text``."""
+    for number, page in enumerate(pdf.pages, 1):
+        lines = [" ".join(line.split()) for line in page.extract_text().splitlines()]
+        if text in lines and not any(_TOC_LINE.match(line) for line in lines):
+            return number
+    return None
+
+
+def headings_left_at_page_bottom(report: tuple[str, bytes]) -> list[str]:
+    """The headings of the body that end up as the last line of text above a page's footer,
+    found from where pdfminer lays out each line."""
+    html, pdf = report
+    body = BeautifulSoup(html, "html.parser").select("main h1, main h2, main h3, main h4")
+    headings = {" ".join(h.get_text().split()) for h in body}
+    stranded = []
+    for number, page in enumerate(extract_pages(io.BytesIO(pdf)), 1):
+        lines = [line for box in page if isinstance(box, LTTextContainer) for line in box
+                 if isinstance(line, LTTextLine)]  # fmt: skip
+        inside = [ln for ln in lines if ln.y0 > 20 * MM and ln.y1 < page.height - 22 * MM]
+        if any("....." in ln.get_text() for ln in inside):
+            continue  # the contents, not the body
+        if inside:
+            last = " ".join(min(inside, key=lambda ln: ln.y0).get_text().split())
+            if last in headings:
+                stranded.append(f"page {number}: {last}")
+    return stranded
+
+
+def embedded_images(pdf: pypdf.PdfReader) -> list:
+    """Every image in the PDF once (WeasyPrint gives all pages one resource dictionary, so
+    each page lists every image)."""
+    return list({image.name: image for page in pdf.pages for image in page.images}.values())
+
+
+def missing_cell_words(html: str, text: str) -> list[str]:
+    """Words of the body's table cells that the PDF's text lacks (a clipped table)."""
+    words = " ".join(_visible(text).split())
+    cells = BeautifulSoup(html, "html.parser").select("main td, main th")
+    return [w for cell in cells for w in _visible(cell.get_text(" ")).split() if w not in words]
+
+
+def _visible(text: str) -> str:
+    """``text`` without format characters (word joiners and the like draw nothing)."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 TINY_PNG = base64.b64decode(

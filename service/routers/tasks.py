@@ -124,7 +124,8 @@ def _download(
         found = []
     if not found:
         raise NotFound(f"no {kind} for task {task['_id']!r}: its status is {task['status']}")
-    data = context.artifacts.get(task["_id"], found[0]["name"])
+    owner = task.get("artifacts_of") or task["_id"]  # a cache hit serves the files it reuses
+    data = context.artifacts.get(owner, found[0]["name"])
     extension = found[0]["name"].rsplit(".", 1)[1]
     filename = f"{task['notebook']}-{task['_id']}.{extension}"
     return Response(
