@@ -15,6 +15,7 @@ until the execution ends or the deadline passes. Every failure is a `StepFailed`
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,8 +125,14 @@ class N8nClient:
         execution id the workflow's Respond to Webhook node answered with."""
         url = f"{self._base()}/webhook/{quote(webhook_path.strip('/'))}"
         try:
+            body = json.dumps(payload, default=_jsonable)
+        except (TypeError, ValueError) as exc:
+            raise StepFailed(FailureReason.trigger_failed, f"the payload for {webhook_path!r} "
+                             f"is not JSON: {exc}") from exc  # fmt: skip
+        headers = {"Content-Type": "application/json", **self.webhook_headers}
+        try:
             with self._http() as http:
-                response = http.post(url, json=payload, headers=self.webhook_headers)
+                response = http.post(url, content=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise StepFailed(FailureReason.unreachable, f"n8n at {self.base_url} is "
                              f"unreachable: {_describe(exc)}") from exc  # fmt: skip
@@ -215,7 +222,15 @@ class N8nClient:
             raise StepFailed(FailureReason.execution_error, f"GET execution {execution_id} "
                              f"answered {response.status_code}: {_message(response)}",
                              execution_id=execution_id)  # fmt: skip
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise StepFailed(FailureReason.unreachable, f"{response.url} answered "
+                             f"{response.status_code} with no execution in JSON: is "
+                             f"N8N_BASE_URL ({self.base_url}) n8n's address?",
+                             execution_id=execution_id)  # fmt: skip
         status = str(body.get("status") or "unknown")
         if status in RUNNING:
             return None
@@ -241,6 +256,13 @@ class N8nClient:
         if self.base_url is None:
             raise StepFailed(FailureReason.not_configured, "N8N_BASE_URL is not set: this "
                              "step runs an n8n workflow")  # fmt: skip
+        try:
+            valid = httpx.URL(self.base_url).scheme in ("http", "https")
+        except httpx.InvalidURL:
+            valid = False
+        if not valid:
+            raise StepFailed(FailureReason.not_configured, f"N8N_BASE_URL {self.base_url!r} is "
+                             "not an http(s) URL")  # fmt: skip
         return self.base_url
 
     def _http(self) -> httpx.Client:
@@ -262,11 +284,19 @@ def failure_of(execution: Execution) -> tuple[str | None, str]:
     return node, message
 
 
+def _jsonable(value: Any) -> str:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _status(response: httpx.Response) -> str:
     try:
-        return str(response.json().get("status") or "not saved yet")
+        body = response.json()
     except ValueError:
-        return "unknown"
+        body = None
+    status = body.get("status") if isinstance(body, dict) else None
+    return str(status) if status else "not saved yet"
 
 
 def _when(value: Any) -> dt.datetime | None:

@@ -184,6 +184,31 @@ def test_polling_backs_off_exponentially_and_gives_up_on_5xx():
     assert failed.value.reason is FailureReason.unreachable and "503" in failed.value.message
 
 
+def test_payloads_dates_urls_and_foreign_answers():
+    sent = []
+
+    def webhook(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/webhook/"):
+            sent.append((request.url.path, json.loads(request.content)))
+            return httpx.Response(202, json={"execution_id": "5"})
+        return httpx.Response(200, html="<html>a login page</html>")
+
+    client = N8nClient("http://n8n/", "key", transport=httpx.MockTransport(webhook),
+                       sleep=lambda s: None)  # fmt: skip
+    assert client.trigger("/sov/", {"start": dt.date(2026, 1, 1)}) == "5"
+    assert sent == [("/webhook/sov", {"start": "2026-01-01"})]
+    with pytest.raises(StepFailed) as failed:
+        client.trigger("sov", {"start": object()})
+    assert failed.value.reason is FailureReason.trigger_failed
+    with pytest.raises(StepFailed) as failed:
+        client.wait("5", 10)
+    assert failed.value.reason is FailureReason.unreachable and "N8N_BASE_URL" in str(failed.value)
+    for url in ("localhost:5678", "ftp://n8n", "http://[::1"):
+        with pytest.raises(StepFailed) as failed:
+            N8nClient(url, "key").trigger("sov", {})
+        assert failed.value.reason is FailureReason.not_configured, url
+
+
 # -- the inbound endpoints, in-process -------------------------------------------------------
 
 
