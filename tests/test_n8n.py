@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
 from reporting.n8n import Execution, FailureReason, N8nClient, StepFailed
 from reporting.processes import free_port
@@ -324,3 +325,50 @@ def test_inbound_reddit_imports_ndjson_rows(inbound):
     csv = inbound.post(f"/v1/inbound/n8n/reddit?product_id={product['_id']}", content="id\n1",
                        headers={"X-Reportbook-Secret": SECRET, "Content-Type": "text/csv"})  # fmt: skip
     assert csv.status_code == 422 and csv.json()["detail"][0]["loc"] == ["header", "content-type"]
+
+
+# -- the snapshot pipeline's scrape step, through n8n ---------------------------------------
+
+
+def _snapshot_run(reportbook: Settings, n8n_server: N8nServer, workflow: str):
+    from reporting.research import Research, ResearchRepository
+    from reporting.sample_data import seed_sample_data
+    from reporting.snapshots import launch, new_snapshot
+    from scheduler.snapshot_jobs import SnapshotRun
+
+    settings = reportbook.model_copy(update={
+        "n8n_base_url": n8n_server.base_url, "n8n_api_key": SecretStr(n8n_server.api_key),
+        "n8n_sov_webhook_path": n8n_server.webhooks[workflow], "n8n_poll_timeout_seconds": 60,
+    })  # fmt: skip
+    run = SnapshotRun(settings)
+    seed_sample_data(run.store.db)
+    product = run.products.update(make_product(settings)["_id"], {"slug": "home-espresso"})
+    research = Research(summary="s", brands=BRANDS, queries=QUERIES)
+    ResearchRepository(run.store.db).save(product["_id"], research, "test")
+    snapshot = run.snapshots.insert(new_snapshot(
+        product, dt.date(2026, 8, 10), dt.date(2026, 8, 16), "test"))  # fmt: skip
+    assert launch(run.snapshots, run.queue, snapshot["_id"])
+    return run, snapshot["_id"]
+
+
+def test_a_snapshot_scrapes_through_the_sov_workflow(reportbook, n8n_server):
+    run, snapshot_id = _snapshot_run(reportbook, n8n_server, "sov_scrape")
+    assert run.start(snapshot_id) == "running"
+    scrape = next(s for s in run.snapshots.get(snapshot_id)["steps"] if s["name"] == "scrape")
+    assert scrape["status"] == "succeeded" and scrape["detail"]["source"] == "n8n"
+    assert scrape["detail"]["sov_rows"] == len(BRANDS) * len(QUERIES) * len(SOURCES)
+    assert scrape["detail"]["n8n_status"] == "success" and scrape["detail"]["execution_id"]
+    stored = SovScrapeRepository(run.store.db).count(
+        run.snapshots.get(snapshot_id)["product_id"], snapshot_id
+    )
+    assert stored == scrape["detail"]["sov_rows"]
+
+
+def test_a_failing_workflow_fails_the_snapshot_at_its_scrape_step(reportbook, n8n_server):
+    run, snapshot_id = _snapshot_run(reportbook, n8n_server, "failing_scrape")
+    assert run.start(snapshot_id) == "failed"
+    snapshot = run.snapshots.get(snapshot_id)
+    scrape = next(s for s in snapshot["steps"] if s["name"] == "scrape")
+    assert scrape["status"] == "failed" and scrape["error"]["reason"] == "execution_error"
+    assert "Parse search results" in scrape["error"]["message"]
+    assert snapshot["error"]["step"] == "scrape" and snapshot["chunk_task_ids"] == []
