@@ -421,6 +421,7 @@ def export_combined(
     notebooks: list[nbformat.NotebookNode],
     meta: ReportMeta,
     intro_markdown: str | None = None,
+    subsections_in_contents: bool = True,
 ) -> tuple[str, bytes]:
     """Several executed notebooks as one report: ``(html, pdf)`` with one title page and one
     table of contents.
@@ -429,7 +430,8 @@ def export_combined(
     by ``data:`` URI only) opens the body. Then each notebook is a part starting on a new
     page, its headings one level down: its H1 becomes a section of the contents and its H2s
     the subsections under it (a notebook without an H1 gets its title as the section
-    heading). The contents list H2 and H3. Only ``data:`` URLs are loaded. The title is
+    heading). The contents list H2 and H3 (H2 only without ``subsections_in_contents``, for
+    many parts with the same subsections). Only ``data:`` URLs are loaded. The title is
     ``meta.title``, else the first notebook's.
     """
     parts = []
@@ -446,7 +448,8 @@ def export_combined(
                 body = f"<h1>{html_text(title)}</h1>\n{body}"
             parts.append(f'<section class="report-part">\n{demote_headings(body)}</section>')
     meta = meta.complete(ReportMeta(title=titles[0] if titles else None))
-    html = render_document("\n".join(parts), meta, toc_levels=(2, 3))
+    levels = (2, 3) if subsections_in_contents else (2,)
+    html = render_document("\n".join(parts), meta, toc_levels=levels)
     return html, write_pdf(html, title=meta.title)
 
 

@@ -262,7 +262,9 @@ class SnapshotRun:
             product=snapshot["product_name"],
             period=period_label(snapshot["start"], snapshot["end"]),
         )
-        _, pdf = export_combined(self._chunk_notebooks(snapshot), meta, intro)
+        # One contents entry per brand: every brand has the same subsections.
+        _, pdf = export_combined(self._chunk_notebooks(snapshot), meta, intro,
+                                 subsections_in_contents=False)  # fmt: skip
         self.artifacts.put(snapshot["_id"], "snapshot.pdf", pdf)
         artifacts = [{"kind": "pdf", "name": "snapshot.pdf", "size": len(pdf)}]
         self.snapshots.set(snapshot["_id"], metrics=metrics, changes=delta, artifacts=artifacts,

@@ -8,7 +8,7 @@ In a temporary data dir (the embedded store) it seeds the sample data, runs
 notebooks/reddit_report.ipynb with papermill as a worker would and exports it with
 `export_report` (product and period on the title page), renders docs/report/memo.md with
 `render_markdown_pdf` (a chart appended as a `data:` URI, as an API caller would send it),
-then turns chosen pages into 60 dpi PNGs. It also prints the export time of the sample report
+assembles the weekly snapshot of 10-16 Aug 2026 as the snapshot pipeline does, then turns chosen pages into 60 dpi PNGs. It also prints the export time of the sample report
 (first call, then the median of five: the worker's exporter is warmed once).
 """
 
@@ -35,7 +35,11 @@ PICTURES = [
     ("report", 2, "report-chart-page.png"),
     ("report", 3, "report-table-page.png"),
     ("memo", 2, "memo-page.png"),
+    ("snapshot", 2, "snapshot-changes-page.png"),
+    ("snapshot", 4, "snapshot-brand-page.png"),
 ]
+CHUNK = ROOT / "notebooks" / "snapshot_brand.ipynb"
+WEEKS = [("2026-08-03", "2026-08-09"), ("2026-08-10", "2026-08-16")]  # before, and the recall
 
 
 def sample_report(data_dir: Path) -> tuple[str, bytes, list[float]]:
@@ -71,6 +75,46 @@ def sample_report(data_dir: Path) -> tuple[str, bytes, list[float]]:
         html, pdf = export_report(nb, resources, meta=meta)
         times.append(time.perf_counter() - started)
     return html, pdf, times
+
+
+def snapshot(data_dir: Path) -> bytes:
+    """The weekly snapshot of the recall week as the pipeline assembles it (after
+    sample_report seeded the data): one chunk notebook per brand, what changed since the
+    week before, one PDF."""
+    import nbformat
+    import papermill
+
+    from reporting.export import ReportMeta, export_combined, period_label
+    from reporting.reddit import RedditRepository
+    from reporting.sample_data import SAMPLE_PRODUCT, SAMPLE_PRODUCT_NAME, sample_research
+    from reporting.settings import load_settings
+    from reporting.snapshot_metrics import changes, changes_markdown, measure
+    from reporting.store import open_store
+
+    research = sample_research()
+    store = open_store(load_settings())
+    try:
+        reddit = RedditRepository(store.db)
+        before, now = (measure(reddit.load_posts(SAMPLE_PRODUCT, *week),
+                               reddit.load_comments(SAMPLE_PRODUCT, *week), research.brands,
+                               research.aliases) for week in WEEKS)  # fmt: skip
+    finally:
+        store.close()
+    (start, end), (previous_start, previous_end) = WEEKS[1], WEEKS[0]
+    chunks = []
+    for brand in research.brands:
+        executed = data_dir / f"chunk-{brand}.ipynb"
+        papermill.execute_notebook(str(CHUNK), str(executed), kernel_name="python3",
+                                   progress_bar=False, cwd=str(CHUNK.parent), parameters={
+                                       "brand": brand, "start": start, "end": end,
+                                       "aliases": research.aliases})  # fmt: skip
+        chunks.append(nbformat.read(executed, as_version=4))
+    intro = changes_markdown({"product_name": SAMPLE_PRODUCT_NAME}, now,
+                             {"start": previous_start, "end": previous_end},
+                             changes(now, before))  # fmt: skip
+    meta = ReportMeta(title=f"Weekly snapshot: {SAMPLE_PRODUCT_NAME}",
+                      product=SAMPLE_PRODUCT_NAME, period=period_label(start, end))  # fmt: skip
+    return export_combined(chunks, meta, intro, subsections_in_contents=False)[1]
 
 
 def memo() -> bytes:
@@ -115,7 +159,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="reportbook-pages-") as tmp:
         work = Path(tmp)
         _, report_pdf, times = sample_report(work / "data")
-        pdfs = {"report": report_pdf, "memo": memo()}
+        pdfs = {"report": report_pdf, "memo": memo(), "snapshot": snapshot(work / "data")}
         for source, page, name in PICTURES:
             page_png(pdfs[source], page, args.out / name, work)
             size = (args.out / name).stat().st_size
