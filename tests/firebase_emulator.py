@@ -20,7 +20,6 @@ import base64
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +33,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.process_groups import exited, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 FIREBASE_CLI = ROOT / "node_modules/.bin/firebase"
@@ -162,7 +163,7 @@ def running_emulator(
                 os.environ.pop(EMULATOR_HOST_ENV, None)
             else:
                 os.environ[EMULATOR_HOST_ENV] = previous
-            _stop(process)
+            stop_group(process, 5)
 
 
 def emulator_fixture(scope: str = "session"):
@@ -208,8 +209,8 @@ def _free_ports(count: int) -> list[int]:
 def _wait_until_ready(emulator: FirebaseEmulator, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if _exited(process):
-            _stop(process)
+        if exited(process):
+            stop_group(process, 5)
             raise RuntimeError(
                 f"the Firebase Auth emulator exited with {process.returncode}:\n"
                 + emulator.log_file.read_text(errors="replace")[-4000:]
@@ -221,32 +222,11 @@ def _wait_until_ready(emulator: FirebaseEmulator, process: subprocess.Popen) -> 
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    _stop(process)
+    stop_group(process, 5)
     raise RuntimeError(
         f"the Firebase Auth emulator was not ready after {START_TIMEOUT_SECONDS} s:\n"
         + emulator.log_file.read_text(errors="replace")[-4000:]
     )
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the emulator's process group (a clean shutdown takes ~1 s), then SIGKILL whatever
-    is left of it. The leader is reaped only at the end, so the group id stays ours throughout."""
-    if process.returncode is not None:  # already reaped (it died while starting)
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not _exited(process):
-        time.sleep(0.05)
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
-
-
-def _exited(process: subprocess.Popen) -> bool:
-    """Whether the process has exited, without reaping it."""
-    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
 def _b64decode(part: str) -> bytes:

@@ -29,7 +29,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ import httpx
 import pytest
 
 from reporting.processes import free_port
+from tests.process_groups import exited, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "tools/n8n/workflows"
@@ -139,7 +139,7 @@ def running_n8n(work_dir: Path | None = None, reportbook_port: int | None = None
             yield N8nServer(base_url, api_key, webhooks, secret, reportbook_port, log_file,
                             timings)  # fmt: skip
         finally:
-            _stop(process)
+            stop_group(process, 15)
 
 
 def n8n_fixture(scope: str = "session"):
@@ -238,7 +238,7 @@ def _wait_until_ready(base_url: str, paths, process: subprocess.Popen, log_file:
     waiting = set(paths)
     with httpx.Client(timeout=2) as http:
         while waiting or "healthz" not in timings:
-            if _exited(process):
+            if exited(process):
                 raise RuntimeError(f"n8n exited with {process.poll()}:\n"
                                    + log_file.read_text(errors="replace")[-4000:])  # fmt: skip
             if time.monotonic() > deadline:
@@ -280,24 +280,3 @@ def _node() -> str:
     if found is None:
         raise RuntimeError("node is not installed: run `make n8n`")
     return found
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM n8n's process group, SIGKILL what is left after 15 s. The leader is reaped only
-    at the end, so the group id stays ours throughout."""
-    if process.returncode is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not _exited(process):
-        time.sleep(0.1)
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
-
-
-def _exited(process: subprocess.Popen) -> bool:
-    """Whether the process has exited, without reaping it."""
-    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None

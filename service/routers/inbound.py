@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from tempfile import SpooledTemporaryFile
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -23,6 +23,7 @@ from reporting.ingestion import IngestionSource, IngestionStatus, actor
 from reporting.reddit_import import CONTENT_TYPES, DumpFormat, ingest, read_dump
 from reporting.sov_scrapes import as_utc
 from service.deps import Context
+from service.routers.raw import spool_body
 from service.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/inbound/n8n", tags=["inbound (n8n)"])
@@ -168,7 +169,7 @@ async def deliver_reddit(
     started_by = {**actor(caller), "name": f"n8n execution {execution_id}" if execution_id
                   else caller.name}  # fmt: skip
     with SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
-        size = await _spool(request, spool)
+        size = await spool_body(request, spool)
         if not size:
             raise InvalidInput([{"loc": ["body"], "msg": "the body is empty", "type": "empty"}])
         run = await run_in_threadpool(
@@ -182,12 +183,3 @@ async def deliver_reddit(
                              "msg": f"{run['error']} (ingestion run {run['_id']})"}])  # fmt: skip
     return RedditDeliveryOut(id=run["_id"], product_id=target["_id"], status=run["status"],
                              counts=run["counts"], error=run.get("error"))  # fmt: skip
-
-
-async def _spool(request: Request, spool: IO[bytes]) -> int:
-    size = 0
-    async for chunk in request.stream():
-        spool.write(chunk)
-        size += len(chunk)
-    spool.seek(0)
-    return size

@@ -101,7 +101,8 @@ def _unprocessable(loc: list[str], msg: str, type_: str) -> InvalidInput:
     return InvalidInput([{"loc": loc, "msg": msg, "type": type_}])
 
 
-async def _spool_body(request: Request, spool: IO[bytes]) -> int:
+async def spool_body(request: Request, spool: IO[bytes]) -> int:
+    """Copy the request body to `spool` (a file: uploads may be large); returns its size."""
     size = 0
     async for chunk in request.stream():
         spool.write(chunk)
@@ -145,7 +146,7 @@ async def import_reddit(
                                      f"{media or None!r}: send application/x-ndjson, "
                                      "application/json, text/csv or a multipart `file`",
                                      "unsupported_format")  # fmt: skip
-            if not await _spool_body(request, spool):
+            if not await spool_body(request, spool):
                 raise _unprocessable(loc, "the body is empty", "empty")
             filename, source = None, IngestionSource.api
         run = await run_in_threadpool(  # the store's calls block: off the event loop
