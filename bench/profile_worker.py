@@ -1,7 +1,8 @@
-"""Where a worker's CPU goes for the sample report: py-spy (the `bench` extra) samples one
+"""Where a worker's time goes for the sample report: py-spy (the `bench` extra) samples one
 worker and its subprocesses (the job process it forks per task, the pooled kernels it starts)
-while RUNS reports run one after another, and prints, per process kind, the CPU seconds per
-report and the functions with the most inclusive time.
+while RUNS reports run one after another, and prints, per process kind, the seconds per report
+the main thread was busy (on CPU, or runnable, or in native code: not waiting in a select,
+poll, sleep or lock) and the functions with the most inclusive busy time.
 
 Needs ptrace (root here). The product runs with ONE worker, so that it gets every task.
 
@@ -36,6 +37,13 @@ BORING = re.compile(
 )
 
 
+# A main thread waiting for something, not working.
+WAITING = re.compile(
+    r"^(\w+\.)?(select|poll|_poll|epoll|wait|_wait|sleep|acquire|recv|recv_multipart|_recv_copy"
+    r"|read|readinto|readline|accept|get_msg|_wait_for_tstate_lock|waitpid|_try_wait) "
+)
+
+
 def process_kind(cmdlines: list[str], stack: str) -> str:
     # By the frames first: py-spy may keep the command line it saw for a new pid between
     # fork and exec (a kernel labelled with its parent's "python -m scheduler.worker").
@@ -59,6 +67,11 @@ def parse(raw: str) -> tuple[Counter, dict[str, Counter]]:
         cmdlines = [m.group(2) for m in PROCESS.finditer(stack)]
         frames = PROCESS.sub("", stack).split(";")
         if not cmdlines:
+            continue
+        if "Thread._bootstrap" in stack:
+            continue  # not a main thread: kernels' iopub/control/heartbeat, monitors
+        leaf = frames[-1] if frames else ""
+        if WAITING.match(leaf):
             continue
         k = process_kind(cmdlines, stack)
         per_kind[k] += int(count)
@@ -88,7 +101,7 @@ def main() -> None:
             out = Path(tmp) / "raw.txt"
             spy = subprocess.Popen(
                 [str(py_spy), "record", "--pid", str(worker.pid), "--subprocesses",
-                 "--rate", str(RATE), "--format", "raw", "--nolineno", "--gil", "--nonblocking",
+                 "--rate", str(RATE), "--format", "raw", "--nolineno", "--nonblocking",
                  "--output", str(out)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip
@@ -105,12 +118,12 @@ def main() -> None:
                 args.raw.write_text(raw)
     per_kind, functions = parse(raw)
     print(
-        f"{args.runs} {args.notebook} reports, one worker, py-spy at {RATE} Hz, samples holding "
-        "the GIL (~ Python CPU time; native code that releases the GIL is missed)"
+        f"{args.runs} {args.notebook} reports, one worker, py-spy at {RATE} Hz: seconds per "
+        "report each process's main thread was busy (not waiting), by inclusive function"
     )
     print("  request -> success per report: " + " ".join(f"{t:.2f}" for t in totals))
     for k, samples in per_kind.most_common():
-        print(f"\n  {k}: {samples / RATE / args.runs:.2f} CPU-s per report")
+        print(f"\n  {k}: {samples / RATE / args.runs:.2f} s busy per report")
         for frame, n in functions[k].most_common(args.top):
             print(f"    {n / RATE / args.runs:6.3f}  {frame[:110]}")
     print(f"\nend: {load()}")

@@ -52,7 +52,7 @@ def main() -> None:
     print(f"start: {load()}")
     with tempfile.TemporaryDirectory(prefix="reportbook-throughput-") as tmp:
         with running_product(Path(tmp), workers=args.workers) as client:
-            body = {"notebook": args.notebook, "product_id": client.product_id}  # type: ignore[attr-defined]
+            body = {"notebook": args.notebook, "product_id": client.product_id, "cache": False}  # type: ignore[attr-defined]
             warm = [client.post("/v1/tasks", json=body).json()["id"] for _ in range(args.workers)]
             wait_ended(client, warm)
             settle(client.pid)  # type: ignore[attr-defined]

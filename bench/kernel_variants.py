@@ -1,0 +1,111 @@
+"""What two candidate changes to the pooled kernel would save, measured before making them:
+the job's papermill call on a pooled kernel, as the worker makes it, against variants built
+here in the bench process only (no product code changes):
+
+- "no IOPub flush": jupyter_client's `wait_for_ready` (nbclient calls it on every run, pooled
+  kernel or not) ends by reading IOPub until nothing has come for 0.2 s: a fixed 0.2 s wait.
+  The variant replaces it, for the run, by a kernel_info round trip alone.
+- "more preload": the kernel also preloads the modules the sample report still imports in
+  its cells (`tinymongo`, via reporting.store's embedded-store branch; pandas' Styler and
+  jinja2; IPython's magics modules) -- found with py-spy under execute_request.
+
+On one seeded store, RUNS rounds of the four combinations, each on a fresh kernel left to
+finish warming up. Prints the cells' time (papermill's durations) and the whole call.
+
+Usage: python bench/kernel_variants.py [RUNS]   (default 7)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from product import ROOT, load
+
+MORE_PRELOAD = ("tinymongo", "pandas.io.formats.style", "IPython.core.magics")
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    print(f"start: {load()}")
+    tmp = tempfile.mkdtemp(prefix="reportbook-variants-")
+    os.environ.update(REPORTBOOK_DATA_DIR=tmp, MONGODB_URI="")
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+    from jupyter_client.connect import write_connection_file
+    from proctree import settle
+
+    import scheduler.kernel_pool as kp
+    from reporting.execution import execute
+    from reporting.launcher import seed
+    from reporting.notebooks import NotebookCatalog
+    from reporting.settings import load_settings
+
+    seed(load_settings())
+    spec = NotebookCatalog(ROOT / "notebooks").get("reddit_report")
+    stock_wait = AsyncKernelClient.wait_for_ready
+
+    async def kernel_info_only(self, timeout=None):
+        await self._async_recv_reply(self.kernel_info(), timeout=timeout)
+
+    def start(more: tuple[str, ...]) -> kp.PooledKernel:
+        """scheduler.kernel_pool.start_kernel, with `more` preloaded."""
+        fd, path = tempfile.mkstemp(prefix="reportbook-kernel-", suffix=".json")
+        os.close(fd)
+        write_connection_file(path)
+        modules = kp.PRELOAD + more
+        preload = f"import importlib as _i\n[_i.import_module(_m) for _m in {modules!r}]\ndel _i"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ipykernel_launcher", "-f", path,
+             f"--IPKernelApp.exec_lines={json.dumps([preload])}"],
+            cwd=spec.path.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        return kp.PooledKernel(process, Path(path))
+
+    variants = {
+        "as is": (False, ()),
+        "no IOPub flush": (True, ()),
+        "more preload": (False, MORE_PRELOAD),
+        "both": (True, MORE_PRELOAD),
+    }
+    rows: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    for i in range(runs):
+        for name, (no_flush, more) in variants.items():
+            kernel = start(more)
+            os.environ[kp.CONNECTION_ENV] = str(kernel.connection_file)
+            os.environ[kp.PID_ENV] = str(kernel.process.pid)
+            try:
+                km = kp.PooledKernelManager.from_environment()
+                assert km is not None
+                ready = km.blocking_client()
+                ready.start_channels()
+                ready.wait_for_ready(timeout=60)
+                ready.stop_channels()
+                settle(kernel.process.pid)  # the preload has finished
+                AsyncKernelClient.wait_for_ready = kernel_info_only if no_flush else stock_wait  # type: ignore[method-assign]
+                started = time.perf_counter()
+                run = execute(spec, {}, Path(tmp) / "out.ipynb", "python3", km=km)
+                rows[name].append((run.cell_seconds, time.perf_counter() - started))
+            finally:
+                AsyncKernelClient.wait_for_ready = stock_wait  # type: ignore[method-assign]
+                kernel.discard()
+        print(f"  round {i + 1}: " + "  ".join(f"{n} {r[-1][1]:.2f}" for n, r in rows.items())
+              + f"  ({load()})", flush=True)  # fmt: skip
+    print(f"sample report on a pooled kernel, median of {runs} (seconds)")
+    print(f"  {'':<16} {'cells':>6} {'call':>6} {'call - cells':>13}")
+    for name, r in rows.items():
+        cells = statistics.median(a for a, _ in r)
+        call = statistics.median(b for _, b in r)
+        over = statistics.median(b - a for a, b in r)
+        print(f"  {name:<16} {cells:6.2f} {call:6.2f} {over:13.3f}")
+    print(f"end: {load()}")
+
+
+if __name__ == "__main__":
+    main()
