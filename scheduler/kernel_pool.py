@@ -15,14 +15,19 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import psutil
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.connect import write_connection_file
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async
 from rq import Worker
+from traitlets import DottedObjectName, Type
 
 from reporting.queue import RUN_TASK
 from scheduler.monitor import kill_tree
@@ -32,8 +37,12 @@ log = logging.getLogger(__name__)
 CONNECTION_ENV = "REPORTBOOK_KERNEL_CONNECTION"
 PID_ENV = "REPORTBOOK_KERNEL_PID"
 # Imported into sys.modules at kernel start-up, leaving the notebook's namespace empty.
+# The notebooks' own imports, and what they import on first use (tinymongo, pandas' Styler
+# for report tables, IPython's magics for %matplotlib): bench/kernel_variants.py.
 PRELOAD = ("pandas", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
-           "reporting.analytics", "reporting.charts", "reporting.reddit", "reporting.store")  # fmt: skip
+           "pandas.io.formats.style", "IPython.core.magics", "tinymongo",
+           "reporting.analytics", "reporting.charts", "reporting.reddit", "reporting.store",
+           "reporting.sentiment", "reporting.themes", "reporting.journey")  # fmt: skip
 
 
 @dataclass
@@ -62,11 +71,50 @@ def start_kernel(cwd: Path) -> PooledKernel:
     return PooledKernel(process, Path(path))
 
 
+class PooledKernelClient(AsyncKernelClient):
+    """The client of a pooled kernel. jupyter_client's wait_for_ready ends by reading IOPub
+    until it has been quiet for 0.2 s, on every run; a pooled kernel is up before the job
+    starts, and nbclient ignores messages that answer other requests, so once kernel_info is
+    answered on the shell channel and IOPub has delivered a message (it is connected), what
+    is already queued is drained without waiting (bench/kernel_variants.py: papermill's
+    overhead 0.218 -> 0.017 s)."""
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout or 60.0)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await ensure_async(self.shell_channel.get_msg(timeout=1))
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:  # its status messages prove IOPub is connected
+                    await ensure_async(self.iopub_channel.get_msg(timeout=0.2))
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("the pooled kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the pooled kernel did not answer within {timeout} s")
+        while True:  # drain what has arrived, without waiting for silence
+            try:
+                await ensure_async(self.iopub_channel.get_msg(timeout=0))
+            except Empty:
+                return
+
+    wait_for_ready = _async_wait_for_ready
+
+
 class PooledKernelManager(AsyncKernelManager):
     """Talks to a kernel the worker started; papermill/nbclient use it instead of starting
     one. It knows the kernel by pid only: the worker kills it after the run."""
 
     kernel_pid: int | None = None
+    client_class = DottedObjectName("scheduler.kernel_pool.PooledKernelClient")
+    client_factory = Type(klass=PooledKernelClient)
 
     @property
     def has_kernel(self) -> bool:
