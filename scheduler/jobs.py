@@ -77,9 +77,7 @@ class TaskRun:
         bind_task(task)  # Sentry: every event of this run carries its notebook and attempt
         timings = {"queue_wait": round((task["started_at"] - task["queued_at"]).total_seconds(), 3)}
         try:
-            key = self._cache_key(task)  # the inputs as this run sees them, before it reads any
             outcome = self._execute(task, timings)
-            outcome.recorded["cache_key"] = key
         except Exception as exc:
             # Not the notebook's fault (a missing notebook, a full disk...): record it anyway.
             log.exception("task %s: internal error", task_id)
@@ -88,16 +86,6 @@ class TaskRun:
             )
         ended = self._record(task, outcome)
         return ended["status"] if ended else outcome.status.value
-
-    def _cache_key(self, task: dict[str, Any]) -> str | None:
-        product = self.products.get(task["product_id"])
-        try:
-            spec = self.catalog.find(task["notebook"])
-        except NotFound:
-            return None
-        if product is None:
-            return None
-        return cache_key(spec.path, task["parameters"], product, self.versions)
 
     def _timeout(self, spec: NotebookSpec | None) -> float:
         if spec is not None and spec.timeout_seconds:
@@ -112,6 +100,9 @@ class TaskRun:
             return Outcome(
                 TaskStatus.failed, failure("error", "NotFound", exc.message), [], timings
             )
+        product = self.products.get(task["product_id"])  # named on the title page
+        # The inputs as this run sees them, before it reads any (reporting/result_cache.py).
+        key = cache_key(spec.path, task["parameters"], product, self.versions) if product else None
         monitor = RunMonitor(
             self.tasks, task, self.settings.heartbeat_interval_seconds, self._timeout(spec)
         )
@@ -132,7 +123,6 @@ class TaskRun:
         if monitor.reason is not None:  # stopped before its kernel had started a cell
             return self._stopped(task, run.notebook, None, monitor, timings)
         started = time.perf_counter()
-        product = self.products.get(task["product_id"])  # named on the title page
         html, pdf = export_report(
             run.notebook,
             {"metadata": {"name": spec.name, "path": str(spec.path.parent)}},
@@ -148,7 +138,7 @@ class TaskRun:
             _store_artifact(self.artifacts, task, "html", html.encode()),
             _store_artifact(self.artifacts, task, "pdf", pdf),
         ]  # fmt: skip
-        return Outcome(TaskStatus.success, None, saved, timings)
+        return Outcome(TaskStatus.success, None, saved, timings, {"cache_key": key})
 
     def _stopped(
         self,
