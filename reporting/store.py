@@ -44,6 +44,11 @@ class Store:
         self.client.close()
 
 
+def is_embedded(db: Any) -> bool:
+    """Whether `db` is the embedded store's database (it evaluates most filters in Python)."""
+    return not isinstance(db, pymongo.database.Database)
+
+
 def open_store(settings: Settings) -> Store:
     """Connect to MongoDB when MONGODB_URI is set, else open the embedded store."""
     if settings.mongodb_uri:

@@ -61,7 +61,12 @@ def start_kernel(cwd: Path) -> PooledKernel:
     fd, path = tempfile.mkstemp(prefix="reportbook-kernel-", suffix=".json")
     os.close(fd)
     write_connection_file(path)
-    preload = f"import importlib as _i\n[_i.import_module(_m) for _m in {PRELOAD!r}]\ndel _i"
+    # Then the preloaded modules leave the garbage collector's reach (gc.freeze): the cells'
+    # full collections walk only what the run itself made (bench/report_parts.py).
+    preload = (
+        f"import importlib as _i, gc as _gc\n[_i.import_module(_m) for _m in {PRELOAD!r}]\n"
+        "_gc.collect()\n_gc.freeze()\ndel _i, _gc"
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "ipykernel_launcher", "-f", path,
          f"--IPKernelApp.exec_lines={json.dumps([preload])}"],

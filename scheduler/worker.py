@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import nbformat
@@ -21,9 +22,15 @@ log = logging.getLogger(__name__)
 def warm_up() -> None:
     """Render one tiny report before forking job processes: each job then inherits loaded
     templates, fonts and imports instead of paying for them again (~1 s per report). The
-    job module (papermill, nbclient) is imported above for the same reason (~0.25 s)."""
+    job module (papermill, nbclient) is imported above for the same reason (~0.25 s).
+
+    Then everything loaded so far is moved out of the garbage collector's reach
+    (`gc.freeze`): without it, the first full collection in each job process walks the whole
+    inherited heap, ~0.17 s per report, and copies the pages it touches (BENCHMARKS.md)."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Warm-up\n\ntext")])
     export_report(nb)
+    gc.collect()
+    gc.freeze()
 
 
 def main() -> None:

@@ -30,12 +30,13 @@ def _run(tasks, queue, mode: str) -> dict:
     return current
 
 
-def _kernel_line(settings, task: dict) -> tuple[int, bool]:
+def _kernel_line(settings, task: dict) -> tuple[int, bool, int]:
+    """(kernel pid, pandas preloaded, objects frozen out of the collector's reach)."""
     nb = nbformat.reads(TaskRun(settings).artifacts.get(task["_id"], "attempt-1.ipynb").decode(), 4)
     text = str([c.get("outputs") for c in nb.cells])
-    match = re.search(r"kernel (\d+) preloaded (True|False)", text)
+    match = re.search(r"kernel (\d+) preloaded (True|False) frozen (\d+)", text)
     assert match, text
-    return int(match[1]), match[2] == "True"
+    return int(match[1]), match[2] == "True", int(match[3])
 
 
 def test_each_run_gets_a_fresh_preloaded_kernel_and_no_state_leaks(settings):
@@ -50,9 +51,10 @@ def test_each_run_gets_a_fresh_preloaded_kernel_and_no_state_leaks(settings):
         second = _run(tasks, queue, "check")
         assert first["status"] == "success", first["error"]
         assert second["status"] == "success", second["error"]  # LEAKED was not there
-        first_kernel, first_preloaded = _kernel_line(settings, first)
-        second_kernel, _ = _kernel_line(settings, second)
+        first_kernel, first_preloaded, frozen = _kernel_line(settings, first)
+        second_kernel, _, _ = _kernel_line(settings, second)
         assert first_preloaded  # pandas was imported before the notebook asked for it
+        assert frozen > 10_000  # the preload was frozen: the cells' collections skip it
         assert first_kernel != second_kernel
         assert not psutil.pid_exists(first_kernel)  # discarded after its one run
     finally:
@@ -65,8 +67,8 @@ def test_without_the_pool_the_run_starts_its_own_kernel(settings):
     tasks.queue(task["_id"])
     run = TaskRun(settings)  # in-process: no pooled kernel in the environment
     assert run.run(task["_id"]) == "success"
-    _, preloaded = _kernel_line(settings, tasks.get(task["_id"]))
-    assert preloaded is False
+    _, preloaded, frozen = _kernel_line(settings, tasks.get(task["_id"]))
+    assert preloaded is False and frozen == 0
 
 
 def test_a_pooled_kernel_exits_when_its_worker_dies():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime
 
+import pandas as pd
 import pytest
 from pymongo.errors import BulkWriteError
 
@@ -119,3 +120,32 @@ def test_nothing_matches_gives_empty_frames_with_columns(seeded):
     assert comments.empty and comments.columns.tolist() == [*COMMENT_FIELDS, "created"]
     assert str(comments["created"].dt.tz) == "UTC"
     assert repo.insert_posts([]) == 0
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "subreddits"),
+    [
+        ("2026-07-01", "2026-09-30", None),
+        ("2026-08-12", "2026-08-12", None),
+        ("2026-07-01", "2026-07-31", ["coffee", "r/Cafe"]),
+        ("2026-08-01", "2026-09-30", ["ESPRESSO", "homebarista", "no-such-sub"]),
+        ("2030-01-01", "2030-01-31", ["Coffee"]),
+    ],
+)
+def test_filtering_in_pandas_selects_what_the_store_query_selects(seeded, start, end, subreddits):
+    """On the embedded store the repository reads a product's documents and filters in pandas;
+    the store's own evaluation of period_filter (what MongoDB runs, indexed) must agree."""
+    _, repo = seeded
+    assert repo._filter_in_pandas  # the embedded store
+    for load in (repo.load_posts, repo.load_comments):
+        in_pandas = load(SAMPLE_PRODUCT, start, end, subreddits)
+        repo._filter_in_pandas = False
+        try:
+            by_store = load(SAMPLE_PRODUCT, start, end, subreddits)
+        finally:
+            repo._filter_in_pandas = True
+        assert len(by_store) == len(in_pandas)
+        if by_store.empty:  # the store's empty frame has object columns
+            assert in_pandas.empty and in_pandas.columns.equals(by_store.columns)
+        else:
+            pd.testing.assert_frame_equal(in_pandas, by_store)
