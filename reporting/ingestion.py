@@ -129,6 +129,9 @@ class IngestionRepository:
         assert run is not None, f"ingestion run {run_id} vanished"
         return run
 
+    def delete_for_product(self, product_id: str) -> int:
+        return self.collection.delete_many({"product_id": product_id}).deleted_count
+
     def get(self, run_id: str) -> dict[str, Any] | None:
         return self.collection.find_one({"_id": run_id})
 

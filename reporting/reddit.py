@@ -21,6 +21,10 @@ from reporting.store import is_embedded
 DUPLICATE_KEY = 11000  # MongoDB's (and the embedded store's) duplicate-key error code
 POSTS = "reddit_posts"
 COMMENTS = "reddit_comments"
+SPANS = "reddit_spans"  # per collection and product: the oldest and newest created_utc stored
+# On the embedded store, a period covering at least this share of a product's time span is
+# read whole and filtered in pandas (see RedditRepository._reads_whole_product).
+WHOLE_READ_SHARE = 0.5
 
 POST_FIELDS = [
     "id", "name", "subreddit", "title", "selftext", "author", "score", "num_comments",
@@ -94,11 +98,9 @@ class RedditRepository:
     def __init__(self, db: Any) -> None:
         self.posts = db[POSTS]
         self.comments = db[COMMENTS]
+        self.spans = db[SPANS]
         self.versions = DataVersions(db)
-        # The embedded store evaluates range and regex filters in Python, document by document:
-        # reading the product's documents and filtering in pandas is ~2x faster there
-        # (BENCHMARKS.md). MongoDB answers the indexed query.
-        self._filter_in_pandas = is_embedded(db)
+        self._embedded = is_embedded(db)
 
     def ensure_indexes(self) -> None:
         for collection in (self.posts, self.comments):
@@ -117,12 +119,23 @@ class RedditRepository:
             return 0
         # Copies: insert_many adds `_id` to the dicts it is given.
         added = len(collection.insert_many([dict(d) for d in docs], ordered=True).inserted_ids)
-        self._changed(docs)
+        self._changed(collection, docs)
         return added
 
-    def _changed(self, docs: Iterable[dict]) -> None:
-        """The products of `docs` have new data (see reporting/data_versions.py)."""
-        for product in sorted({d["product"] for d in docs}):
+    def _changed(self, collection: Any, docs: Iterable[dict]) -> None:
+        """`docs` were stored in `collection`: their products have new data (see
+        reporting/data_versions.py), and their time spans may be wider."""
+        spans: dict[str, tuple[float, float]] = {}
+        for doc in docs:
+            at = float(doc["created_utc"])
+            lo, hi = spans.get(doc["product"], (at, at))
+            spans[doc["product"]] = (min(lo, at), max(hi, at))
+        for product, (lo, hi) in sorted(spans.items()):
+            self.spans.update_one(
+                {"_id": f"{collection.name}/{product}"},
+                {"$min": {"lo": lo}, "$max": {"hi": hi}},
+                upsert=True,
+            )
             self.versions.bump(product)
 
     def insert_new_posts(self, docs: Sequence[dict]) -> int:
@@ -150,9 +163,16 @@ class RedditRepository:
             if any(e["code"] != DUPLICATE_KEY for e in exc.details["writeErrors"]):
                 raise
             added = int(exc.details["nInserted"])
-        if added:
-            self._changed(first.values())
+        if added:  # the duplicates skipped are stored already: within the span
+            self._changed(collection, first.values())
         return added
+
+    def delete_product(self, product: str) -> tuple[int, int]:
+        """Remove every post and comment of `product`; returns (posts, comments) removed."""
+        posts = self.posts.delete_many({"product": product}).deleted_count
+        comments = self.comments.delete_many({"product": product}).deleted_count
+        self.spans.delete_many({"_id": {"$in": [f"{POSTS}/{product}", f"{COMMENTS}/{product}"]}})
+        return posts, comments
 
     def count_posts(self, product: str) -> int:
         return self.posts.count_documents({"product": product})
@@ -190,13 +210,34 @@ class RedditRepository:
 
     def _load(self, collection, fields, product, start, end, subreddits) -> pd.DataFrame:
         projection = {f: 1 for f in fields} | {"_id": 0}
-        if self._filter_in_pandas:
-            docs = collection.find({"product": product}, projection)
-            df = _in_period(_frame(docs, fields), start, end, subreddits)
+        if not self._embedded:  # MongoDB: the indexed query does it all
+            docs = collection.find(period_filter(product, start, end, subreddits), projection)
+            return _sorted(_frame(docs, fields))
+        # The embedded store matches every document in Python: ~25 us each for the date range
+        # (on the candidates its index picks), more for the subreddit regexes. So subreddits
+        # are filtered in pandas, and a period covering most of the product's data is read
+        # whole, without the range (bench/store_load.py).
+        if self._reads_whole_product(collection, product, start, end):
+            query: dict[str, Any] = {"product": product}
         else:
-            df = _frame(
-                collection.find(period_filter(product, start, end, subreddits), projection), fields
-            )
-        # Sorted here (the embedded store sorts in Python, slower than pandas), ties by id so
-        # that the order does not depend on how the store returned them.
-        return df.sort_values(["created_utc", "id"], ignore_index=True)
+            query = period_filter(product, start, end)
+        frame = _frame(collection.find(query, projection), fields)
+        return _sorted(_in_period(frame, start, end, subreddits))
+
+    def _reads_whole_product(self, collection: Any, product: str, start, end) -> bool:
+        """Whether the period covers at least WHOLE_READ_SHARE of the product's time span in
+        `collection` (taken as evenly filled). Data stored before spans were kept has none:
+        the range query then, which is never much slower."""
+        span = self.spans.find_one({"_id": f"{collection.name}/{product}"})
+        if span is None:
+            return False
+        lo, hi = _bounds(start, end)
+        whole = span["hi"] - span["lo"]
+        covered = min(hi, span["hi"]) - max(lo, span["lo"])
+        return covered >= WHOLE_READ_SHARE * whole
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Oldest first, ties by id: the order does not depend on how the store returned them
+    (the embedded store sorts in Python, slower than pandas)."""
+    return frame.sort_values(["created_utc", "id"], ignore_index=True)

@@ -148,6 +148,9 @@ class ResearchRepository:
             return doc
         raise ResearchConflict(f"research of {product_id!r} is being saved by others; try again")
 
+    def delete_for_product(self, product_id: str) -> int:
+        return self.collection.delete_many({"product_id": product_id}).deleted_count
+
     def latest(self, product_id: str) -> dict[str, Any] | None:
         found = self.collection.find({"product_id": product_id})
         return next(iter(found.sort([("version", DESCENDING)]).limit(1)), None)

@@ -144,6 +144,9 @@ class SnapshotRepository:
         cursor = self.collection.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
         return list(cursor)
 
+    def count_for_product(self, product_id: str) -> int:
+        return self.collection.count_documents({"product_id": product_id})
+
     def due_ids(self, now: dt.datetime) -> list[str]:
         query = {"status": SnapshotStatus.scheduled.value, "run_at": {"$lte": now}}
         return [s["_id"] for s in self.collection.find(query, {"_id": 1}).sort("run_at")]

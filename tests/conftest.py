@@ -95,6 +95,26 @@ def pid(settings: Settings) -> str:
 
 
 @pytest.fixture
+def store(settings: Settings):
+    """The test settings' store, with the indexes raw Reddit data and its imports need."""
+    from reporting.ingestion import IngestionRepository
+    from reporting.reddit import RedditRepository
+    from reporting.store import open_store
+
+    store = open_store(settings)
+    RedditRepository(store.db).ensure_indexes()
+    IngestionRepository(store.db).ensure_indexes()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def product(settings: Settings, store) -> dict:
+    """A product in `store`, slug "home-espresso"."""
+    return make_product(settings)
+
+
+@pytest.fixture
 def app(settings):
     from service.main import create_app
 

@@ -53,20 +53,6 @@ CSV_REJECTED = [
 ]
 
 
-@pytest.fixture
-def store(settings):
-    store = open_store(settings)
-    RedditRepository(store.db).ensure_indexes()
-    IngestionRepository(store.db).ensure_indexes()
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def product(settings, store) -> dict:
-    return make_product(settings)  # slug "home-espresso"
-
-
 def run_file(store, product: dict, path: Path, format: DumpFormat | None = None) -> dict:
     format = format or detect_format(path.name)
     assert format is not None

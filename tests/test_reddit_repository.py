@@ -123,29 +123,50 @@ def test_nothing_matches_gives_empty_frames_with_columns(seeded):
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "subreddits"),
+    ("start", "end", "subreddits", "whole"),
     [
-        ("2026-07-01", "2026-09-30", None),
-        ("2026-08-12", "2026-08-12", None),
-        ("2026-07-01", "2026-07-31", ["coffee", "r/Cafe"]),
-        ("2026-08-01", "2026-09-30", ["ESPRESSO", "homebarista", "no-such-sub"]),
-        ("2030-01-01", "2030-01-31", ["Coffee"]),
+        ("2026-07-01", "2026-09-30", None, True),
+        ("2026-08-12", "2026-08-12", None, False),
+        ("2026-07-01", "2026-07-31", ["coffee", "r/Cafe"], False),
+        ("2026-08-01", "2026-09-30", ["ESPRESSO", "homebarista", "no-such-sub"], True),
+        ("2030-01-01", "2030-01-31", ["Coffee"], False),
     ],
 )
-def test_filtering_in_pandas_selects_what_the_store_query_selects(seeded, start, end, subreddits):
-    """On the embedded store the repository reads a product's documents and filters in pandas;
-    the store's own evaluation of period_filter (what MongoDB runs, indexed) must agree."""
+def test_the_embedded_reads_select_what_the_store_query_selects(
+    seeded, start, end, subreddits, whole
+):
+    """On the embedded store the repository filters subreddits in pandas, and reads a period
+    covering most of the product's data whole; the store's own evaluation of period_filter
+    (the query MongoDB runs, indexed) must select the same rows in the same order."""
     _, repo = seeded
-    assert repo._filter_in_pandas  # the embedded store
+    assert repo._reads_whole_product(repo.posts, SAMPLE_PRODUCT, start, end) is whole
     for load in (repo.load_posts, repo.load_comments):
-        in_pandas = load(SAMPLE_PRODUCT, start, end, subreddits)
-        repo._filter_in_pandas = False
+        embedded = load(SAMPLE_PRODUCT, start, end, subreddits)
+        repo._embedded = False
         try:
             by_store = load(SAMPLE_PRODUCT, start, end, subreddits)
         finally:
-            repo._filter_in_pandas = True
-        assert len(by_store) == len(in_pandas)
+            repo._embedded = True
+        assert len(by_store) == len(embedded)
         if by_store.empty:  # the store's empty frame has object columns
-            assert in_pandas.empty and in_pandas.columns.equals(by_store.columns)
+            assert embedded.empty and embedded.columns.equals(by_store.columns)
         else:
-            pd.testing.assert_frame_equal(in_pandas, by_store)
+            pd.testing.assert_frame_equal(embedded, by_store)
+
+
+def test_spans_follow_what_is_stored(store):
+    repo = RedditRepository(store.db)
+    repo.ensure_indexes()
+    span = lambda: repo.spans.find_one({"_id": "reddit_posts/spans"})  # noqa: E731
+    assert repo.insert_posts([post("s1", "2026-07-10T00:00:00", product="spans")]) == 1
+    assert (span()["lo"], span()["hi"]) == (ts("2026-07-10T00:00:00"),) * 2
+    repo.insert_new_posts([post("s2", "2026-07-20T00:00:00", product="spans"),
+                           post("s1", "2026-07-10T00:00:00", product="spans")])  # fmt: skip
+    repo.insert_new_posts([post("s0", "2026-07-01T00:00:00", product="spans")])
+    assert (span()["lo"], span()["hi"]) == (ts("2026-07-01T00:00:00"), ts("2026-07-20T00:00:00"))
+    assert repo.spans.find_one({"_id": "reddit_comments/spans"}) is None
+    assert repo._reads_whole_product(repo.posts, "spans", "2026-07-01", "2026-07-10")
+    assert not repo._reads_whole_product(repo.posts, "spans", "2026-07-15", "2026-07-16")
+    assert repo.delete_product("spans") == (3, 0)
+    assert span() is None
+    assert not repo._reads_whole_product(repo.posts, "spans", "2026-07-01", "2026-07-31")

@@ -20,8 +20,7 @@ import pytest
 from reporting.ingestion import IngestionRepository, cli_actor
 from reporting.reddit import RedditRepository
 from reporting.reddit_source import RedditSource, SourceError, SourceUnavailable, fetch
-from reporting.store import open_store
-from tests.conftest import ROOT, make_product
+from tests.conftest import ROOT
 
 T0 = 1786478400  # 2026-08-11T20:00:00Z: the newest post; each older one 10 minutes before
 TITLES = ["Brevio Duo after a year", "Help: Steamly S3 leaking", "¿Qué molino recomiendan? ☕",
@@ -137,20 +136,6 @@ def fake_reddit() -> Iterator[tuple[FakeReddit, str]]:
     yield reddit, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def store(settings):
-    store = open_store(settings)
-    RedditRepository(store.db).ensure_indexes()
-    IngestionRepository(store.db).ensure_indexes()
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def product(settings, store) -> dict:
-    return make_product(settings)
 
 
 def quick(base_url: str) -> RedditSource:

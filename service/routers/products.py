@@ -74,11 +74,21 @@ def update_product(
 def delete_product(
     product_id: str, context: Context, principal: Writer, scope: CurrentScope
 ) -> ProductOut:
-    """Delete a product without tasks (409 otherwise); its grants go with it."""
+    """Delete a product that has no tasks and no snapshots (409 otherwise: their history is
+    kept). Its grants, research versions, imported Reddit data and import runs go with it."""
     product = visible_product(context, scope, product_id)
     if context.tasks.count_for_product(product_id):
         raise InvalidTransition("delete", "in use by tasks", what="product")
+    if context.snapshots.count_for_product(product_id):
+        raise InvalidTransition("delete", "in use by snapshots", what="product")
     context.products.delete(product_id)
     context.grants.remove_resource(Grant(ResourceType.product, product_id))
-    context.audit.record(principal, "product.deleted", "product", product_id)
+    posts, comments = context.reddit.delete_product(product["slug"])
+    removed = {
+        "research_versions": context.research.delete_for_product(product_id),
+        "reddit_posts": posts,
+        "reddit_comments": comments,
+        "ingestions": context.ingestions.delete_for_product(product_id),
+    }
+    context.audit.record(principal, "product.deleted", "product", product_id, **removed)
     return _out(product)
