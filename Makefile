@@ -67,7 +67,7 @@ lab: $(LAB_STAMP) ## JupyterLab on notebooks/ with the project's kernel and the 
 seed: setup ## load the sample dataset
 	$(BIN)/reportbook seed
 
-bench: setup ## benchmarks, see BENCHMARKS.md (about 40 minutes; the machine should be idle)
+bench: setup ## benchmarks, see BENCHMARKS.md (about 45 minutes; the machine should be idle)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/request_to_pdf.py
 	$(BIN)/python bench/versus.py
@@ -76,6 +76,8 @@ bench: setup ## benchmarks, see BENCHMARKS.md (about 40 minutes; the machine sho
 	$(BIN)/python bench/profile_worker.py
 	$(BIN)/python bench/in_kernel.py
 	$(BIN)/python bench/kernel_variants.py
+	$(BIN)/python bench/store_load.py
+	$(BIN)/python bench/gc_freeze.py
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/tick.py
 
