@@ -76,6 +76,7 @@ bench: setup ## benchmarks, see BENCHMARKS.md (about 45 minutes; the machine sho
 	$(BIN)/python bench/profile_worker.py
 	$(BIN)/python bench/in_kernel.py
 	$(BIN)/python bench/kernel_variants.py
+	$(BIN)/python bench/kernel_start.py
 	$(BIN)/python bench/store_load.py
 	$(BIN)/python bench/gc_freeze.py
 	$(BIN)/python bench/engine_overhead.py

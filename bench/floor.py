@@ -4,7 +4,7 @@ kernel renders them) plus the PDF render. Prints JSON timings (seconds) on its l
 Two variants:
 - cold (default): one run in this fresh process, imports and exporter set-up included.
 - warm (`--warm N`): in this one process, import what a pooled kernel preloads
-  (scheduler.kernel_pool.PRELOAD) and warm the exporter (as the worker does before it forks),
+  (scheduler.kernel_template.PRELOAD) and warm the exporter (as the worker does before it forks),
   then run script + PDF once ("first": what a fresh, preloaded process still pays on its first
   run: first figure, first Styler, fonts...) and N more times ("warm": the floor issue 7 asks
   for, the median of those N).
@@ -87,7 +87,7 @@ def _warm_process(source: str, executed_path: str):
     """Preload what a pooled kernel preloads, warm the exporter; then one first run."""
     import importlib
 
-    from scheduler.kernel_pool import PRELOAD
+    from scheduler.kernel_template import PRELOAD
 
     t0 = time.perf_counter()
     for module in PRELOAD:

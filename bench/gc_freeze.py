@@ -5,10 +5,11 @@
   Measured: the export of the executed sample report in a forked child, CPU seconds and the
   time the collector spent (gc.callbacks), after a parent that did or did not freeze. A fresh
   parent per round, forking 3 children.
-- kernel side: the pooled kernel preloads pandas, matplotlib, the store and the insight
-  modules, then runs one report. Measured: the sample report's cells (papermill's durations)
-  on a kernel started as scheduler.kernel_pool.start_kernel starts it (preload, then freeze)
-  against one with the same preload and no freeze.
+- kernel side: a kernel that preloaded pandas, matplotlib, the store and the insight modules
+  runs one report. Measured: the sample report's cells (papermill's durations) on a fresh
+  kernel process that preloads, then freezes, against one with the same preload and no
+  freeze (bench/kernels.py; the product's kernels are now forked from a template that froze
+  its heap, scheduler/kernel_template.py).
 
 Usage: python bench/gc_freeze.py [RUNS]   (default 5)
 """
@@ -16,7 +17,6 @@ Usage: python bench/gc_freeze.py [RUNS]   (default 5)
 from __future__ import annotations
 
 import gc
-import json
 import os
 import statistics
 import subprocess
@@ -88,6 +88,7 @@ def job_side(runs: int, notebook: str) -> None:
 
 
 def kernel_side(runs: int, tmp: str) -> None:
+    from kernels import fresh_kernel
     from proctree import settle
 
     import scheduler.kernel_pool as kp
@@ -96,23 +97,10 @@ def kernel_side(runs: int, tmp: str) -> None:
 
     spec = NotebookCatalog(ROOT / "notebooks").get("reddit_report")
 
-    def start_unfrozen() -> kp.PooledKernel:
-        """start_kernel as it was before the freeze: the same preload, nothing else."""
-        fd, path = tempfile.mkstemp(prefix="reportbook-kernel-", suffix=".json")
-        os.close(fd)
-        from jupyter_client.connect import write_connection_file
-
-        write_connection_file(path)
-        preload = f"import importlib as _i\n[_i.import_module(_m) for _m in {kp.PRELOAD!r}]\ndel _i"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ipykernel_launcher", "-f", path,
-             f"--IPKernelApp.exec_lines={json.dumps([preload])}"],
-            cwd=spec.path.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        return kp.PooledKernel(process, Path(path))
-
-    starts = {"no freeze": start_unfrozen, "gc.freeze": lambda: kp.start_kernel(spec.path.parent)}
+    starts = {
+        "no freeze": lambda: fresh_kernel(spec.path.parent),
+        "gc.freeze": lambda: fresh_kernel(spec.path.parent, freeze=True),
+    }
     rows: dict[str, list[float]] = {name: [] for name in starts}
     for i in range(runs):
         for name, start in starts.items():
@@ -126,7 +114,7 @@ def kernel_side(runs: int, tmp: str) -> None:
                 ready.start_channels()
                 ready.wait_for_ready(timeout=60)
                 ready.stop_channels()
-                settle(kernel.process.pid)  # the preload (and freeze) has finished
+                settle(kernel.pid)  # the preload (and freeze) has finished
                 run = execute(spec, {}, Path(tmp) / "out.ipynb", "python3", km=km)
                 rows[name].append(run.cell_seconds)
             finally:

@@ -2,7 +2,7 @@
 "execution" is the kernel, and how much a fresh process's first run. No API, no queue.
 
 On one seeded store, RUNS times, interleaved:
-- pooled kernel: a kernel started as a worker starts it (scheduler.kernel_pool.start_kernel,
+- pooled kernel: a kernel made as a worker makes it (forked from scheduler.kernel_template,
   the preload imports), left to finish warming up, then `reporting.execution.execute` (what the
   job runs: papermill on that kernel); "cells" is the sum of papermill's cell durations,
   "papermill" the whole call;
@@ -42,7 +42,7 @@ def main() -> None:
         from request_to_pdf import WarmFloor
 
         from reporting.execution import execute
-        from scheduler.kernel_pool import PooledKernelManager, start_kernel
+        from scheduler.kernel_pool import KernelTemplate, PooledKernelManager
 
         spec = NotebookCatalog(NOTEBOOK.parent).get("reddit_report")
         executed = Path(tmp) / "executed.ipynb"
@@ -50,18 +50,19 @@ def main() -> None:
         env = dict(os.environ)
         warm = WarmFloor(executed, env)
         rows: list[dict[str, float]] = []
+        template = KernelTemplate(NOTEBOOK.parent)
         try:
             for i in range(runs):
-                kernel = start_kernel(NOTEBOOK.parent)
+                kernel = template.fork()
                 os.environ["REPORTBOOK_KERNEL_CONNECTION"] = str(kernel.connection_file)
-                os.environ["REPORTBOOK_KERNEL_PID"] = str(kernel.process.pid)
+                os.environ["REPORTBOOK_KERNEL_PID"] = str(kernel.pid)
                 try:
                     km = PooledKernelManager.from_environment()
                     client = km.blocking_client()
                     client.start_channels()
                     client.wait_for_ready(timeout=60)
                     client.stop_channels()
-                    settle(kernel.process.pid)
+                    settle(kernel.pid)
                     started = time.perf_counter()
                     run = execute(spec, {}, Path(tmp) / "out.ipynb", "python3", km=km)
                     papermill_s = time.perf_counter() - started
@@ -79,6 +80,7 @@ def main() -> None:
                       f"  ({load()})", flush=True)  # fmt: skip
         finally:
             warm.close()
+            template.stop()
 
     def med(key: str) -> float:
         return statistics.median(r[key] for r in rows)

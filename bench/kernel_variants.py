@@ -17,10 +17,8 @@ Usage: python bench/kernel_variants.py [RUNS]   (default 7)
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +35,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="reportbook-variants-")
     os.environ.update(REPORTBOOK_DATA_DIR=tmp, MONGODB_URI="")
     from jupyter_client.asynchronous.client import AsyncKernelClient
-    from jupyter_client.connect import write_connection_file
+    from kernels import fresh_kernel
     from proctree import settle
 
     import scheduler.kernel_pool as kp
@@ -45,8 +43,10 @@ def main() -> None:
     from reporting.launcher import seed
     from reporting.notebooks import NotebookCatalog
     from reporting.settings import load_settings
+    from scheduler.kernel_template import PRELOAD
 
     seed(load_settings())
+    PRELOAD_THEN = tuple(m for m in PRELOAD if m not in MORE_PRELOAD)  # before change 2
     spec = NotebookCatalog(ROOT / "notebooks").get("reddit_report")
     stock_wait = AsyncKernelClient.wait_for_ready
 
@@ -54,19 +54,8 @@ def main() -> None:
         await self._async_recv_reply(self.kernel_info(), timeout=timeout)
 
     def start(more: tuple[str, ...]) -> kp.PooledKernel:
-        """scheduler.kernel_pool.start_kernel, with `more` preloaded."""
-        fd, path = tempfile.mkstemp(prefix="reportbook-kernel-", suffix=".json")
-        os.close(fd)
-        write_connection_file(path)
-        modules = kp.PRELOAD + more
-        preload = f"import importlib as _i\n[_i.import_module(_m) for _m in {modules!r}]\ndel _i"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ipykernel_launcher", "-f", path,
-             f"--IPKernelApp.exec_lines={json.dumps([preload])}"],
-            cwd=spec.path.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        return kp.PooledKernel(process, Path(path))
+        """A kernel as the worker started them then, with `more` preloaded."""
+        return fresh_kernel(spec.path.parent, PRELOAD_THEN + more)
 
     variants = {
         "as is": (False, ()),
@@ -87,7 +76,7 @@ def main() -> None:
                 ready.start_channels()
                 ready.wait_for_ready(timeout=60)
                 ready.stop_channels()
-                settle(kernel.process.pid)  # the preload has finished
+                settle(kernel.pid)  # the preload has finished
                 AsyncKernelClient.wait_for_ready = kernel_info_only if no_flush else stock_wait  # type: ignore[method-assign]
                 started = time.perf_counter()
                 run = execute(spec, {}, Path(tmp) / "out.ipynb", "python3", km=km)

@@ -3,8 +3,9 @@
 Starts the product with ONE worker (so every run goes through the same worker process; the
 default setup has two, each the same code) and runs RUNS reports one after another. After
 runs 1, RUNS/4, RUNS/2, 3*RUNS/4 and RUNS, once the worker's next pooled kernel has finished
-warming up, it records the RSS (psutil) of the worker process, of its kernel child, and of
-the API process; the worker process's RSS is also read after every run, for the slope.
+warming up, it records the RSS (psutil) of the worker process, of its kernel template and
+the kernel forked from it ("kernel": their sum, which counts the pages they share twice), and
+of the API process; the worker process's RSS is also read after every run, for the slope.
 
 The default notebook is a small report made here ("small_report": a parameter, a pandas
 table, a matplotlib figure, markdown: the same path as the sample report: pooled kernel,
@@ -81,7 +82,8 @@ def main() -> None:
                 parent_rss.append((run, rss_mb(worker)))
                 if run in checkpoints:
                     settle(client.pid)  # type: ignore[attr-defined]  # next kernel warmed up
-                    kernels = [c for c in worker.children(recursive=True) if kind(c) == "kernel"]
+                    kernels = [c for c in worker.children(recursive=True)
+                               if kind(c) in ("kernel", "template")]  # fmt: skip
                     kernel = sum(rss_mb(k) for k in kernels)
                     rows.append({"run": run, "worker": rss_mb(worker), "kernel": kernel,
                                  "total": rss_mb(worker) + kernel, "api": rss_mb(api),

@@ -10,12 +10,18 @@ import psutil
 
 
 def kind(process: psutil.Process) -> str:
-    """api, scheduler, worker (an RQ worker parent), job (its forked job process), kernel,
+    """api, scheduler, worker (an RQ worker parent), job (its forked job process), template
+    (a worker's kernel template), kernel (forked from it, or started as ipykernel_launcher),
     redis, launcher (`reportbook run`) or other."""
     try:
         cmdline = " ".join(process.cmdline())
         if "ipykernel_launcher" in cmdline:
             return "kernel"
+        if "scheduler.kernel_template" in cmdline:  # its kernels are forks: the same cmdline
+            parent = process.parent()
+            if parent is not None and "scheduler.kernel_template" in " ".join(parent.cmdline()):
+                return "kernel"
+            return "template"
         if "scheduler.worker" in cmdline:
             parent = process.parent()
             if parent is not None and "scheduler.worker" in " ".join(parent.cmdline()):

@@ -1,10 +1,11 @@
 """Pre-started kernels: a run starts on a kernel that is already up with the common imports
 loaded, instead of paying ~1 s of kernel start and ~0.8 s of imports.
 
-The RQ worker (the parent of every job process) keeps one kernel warming up while it waits
-for work. When a job comes, the job process gets that kernel (its connection file and pid
-through the environment), runs exactly one notebook on it, and the worker kills it afterwards
-and starts the next one: no state can leak from one run into another.
+The RQ worker (the parent of every job process) keeps one kernel ready while it waits for
+work. When a job comes, the job process gets that kernel (its connection file and pid through
+the environment), runs exactly one notebook on it, and the worker kills it afterwards and
+makes the next one: no state can leak from one run into another. Kernels are forked from the
+worker's kernel template (scheduler/kernel_template.py), which imported everything once.
 """
 
 from __future__ import annotations
@@ -30,50 +31,72 @@ from rq import Worker
 from traitlets import DottedObjectName, Type
 
 from reporting.queue import RUN_TASK
+from scheduler.kernel_template import READY
 from scheduler.monitor import kill_tree
 
 log = logging.getLogger(__name__)
 
 CONNECTION_ENV = "REPORTBOOK_KERNEL_CONNECTION"
 PID_ENV = "REPORTBOOK_KERNEL_PID"
-# Imported into sys.modules at kernel start-up, leaving the notebook's namespace empty.
-# The notebooks' own imports, and what they import on first use (tinymongo, pandas' Styler
-# for report tables, IPython's magics for %matplotlib): bench/kernel_variants.py.
-PRELOAD = ("pandas", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
-           "pandas.io.formats.style", "IPython.core.magics", "tinymongo",
-           "reporting.analytics", "reporting.charts", "reporting.reddit", "reporting.store",
-           "reporting.sentiment", "reporting.themes", "reporting.journey")  # fmt: skip
 
 
 @dataclass
 class PooledKernel:
-    process: subprocess.Popen
+    pid: int
     connection_file: Path
 
     def discard(self) -> None:
-        kill_tree(self.process.pid)
-        self.process.wait()
+        kill_tree(self.pid)
         self.connection_file.unlink(missing_ok=True)
 
 
-def start_kernel(cwd: Path) -> PooledKernel:
-    """A python3 kernel (this interpreter's ipykernel) with PRELOAD imported."""
-    fd, path = tempfile.mkstemp(prefix="reportbook-kernel-", suffix=".json")
-    os.close(fd)
-    write_connection_file(path)
-    # Then the preloaded modules leave the garbage collector's reach (gc.freeze): the cells'
-    # full collections walk only what the run itself made (bench/report_parts.py).
-    preload = (
-        f"import importlib as _i, gc as _gc\n[_i.import_module(_m) for _m in {PRELOAD!r}]\n"
-        "_gc.collect()\n_gc.freeze()\ndel _i, _gc"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ipykernel_launcher", "-f", path,
-         f"--IPKernelApp.exec_lines={json.dumps([preload])}"],
-        cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
-        env={**os.environ, "JPY_PARENT_PID": str(os.getpid())},  # exits if the worker dies
-    )  # fmt: skip
-    return PooledKernel(process, Path(path))
+class KernelTemplate:
+    """The worker's `python -m scheduler.kernel_template` process: forks a kernel on request.
+    Started on first use, and again if it died."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.process: subprocess.Popen[str] | None = None
+
+    def _started(self) -> subprocess.Popen[str]:
+        if self.process is not None and self.process.poll() is None:
+            return self.process
+        if self.process is not None:
+            log.warning(
+                "kernel template exited with %s; starting it again", self.process.returncode
+            )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scheduler.kernel_template"], cwd=self.cwd, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
+        self._reply(self.process, READY)
+        return self.process
+
+    @staticmethod
+    def _reply(process: subprocess.Popen[str], expected: str | None = None) -> str:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        if not line or (expected is not None and line != expected):
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"the kernel template failed (exit {process.returncode})")
+        return line
+
+    def fork(self) -> PooledKernel:
+        """A new kernel, already importing nothing: the template did."""
+        process = self._started()
+        fd, path = tempfile.mkstemp(prefix="reportbook-kernel-", suffix=".json")
+        os.close(fd)
+        write_connection_file(path)
+        assert process.stdin is not None
+        process.stdin.write(json.dumps({"connection_file": path}) + "\n")
+        process.stdin.flush()
+        return PooledKernel(int(self._reply(process)), Path(path))
+
+    def stop(self) -> None:
+        if self.process is not None:
+            kill_tree(self.process.pid)
+            self.process = None
 
 
 class PooledKernelClient(AsyncKernelClient):
@@ -157,26 +180,27 @@ class PooledWorker(Worker):
 
     def __init__(self, *args: Any, kernel_cwd: Path, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.kernel_cwd = kernel_cwd
-        self.next_kernel: PooledKernel | None = start_kernel(kernel_cwd)
+        self.template = KernelTemplate(kernel_cwd)
+        self.next_kernel: PooledKernel | None = self.template.fork()
 
     def execute_job(self, job: Any, queue: Any) -> None:
         if job.func_name != RUN_TASK:  # a pipeline job runs no notebook: the kernel waits
             super().execute_job(job, queue)
             return
-        kernel = self.next_kernel or start_kernel(self.kernel_cwd)
+        kernel = self.next_kernel or self.template.fork()
         self.next_kernel = None
         os.environ[CONNECTION_ENV] = str(kernel.connection_file)
-        os.environ[PID_ENV] = str(kernel.process.pid)
+        os.environ[PID_ENV] = str(kernel.pid)
         try:
             super().execute_job(job, queue)  # forks the job process, which inherits both
         finally:
             del os.environ[CONNECTION_ENV], os.environ[PID_ENV]
             kernel.discard()  # one run per kernel
-            self.next_kernel = start_kernel(self.kernel_cwd)  # warms up while we wait
+            self.next_kernel = self.template.fork()  # starts up while we wait
 
     def teardown(self) -> None:
         if self.next_kernel is not None:
             self.next_kernel.discard()
             self.next_kernel = None
+        self.template.stop()
         super().teardown()

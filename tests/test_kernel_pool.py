@@ -15,6 +15,7 @@ from reporting.queue import TaskQueue, enqueue_now
 from reporting.store import open_store
 from reporting.tasks import TaskRepository, new_task
 from scheduler.jobs import TaskRun
+from scheduler.kernel_pool import KernelTemplate
 from scheduler.monitor import kill_tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,8 +74,8 @@ def test_without_the_pool_the_run_starts_its_own_kernel(settings):
 
 def test_a_pooled_kernel_exits_when_its_worker_dies():
     code = (
-        "from pathlib import Path; from scheduler.kernel_pool import start_kernel; "
-        "k = start_kernel(Path('.').resolve()); print(k.process.pid, flush=True); "
+        "from pathlib import Path; from scheduler.kernel_pool import KernelTemplate; "
+        "k = KernelTemplate(Path('.').resolve()).fork(); print(k.pid, flush=True); "
         "import time; time.sleep(60)"
     )
     parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
@@ -88,3 +89,56 @@ def test_a_pooled_kernel_exits_when_its_worker_dies():
     except psutil.TimeoutExpired:
         kernel.kill()
         raise AssertionError("the pooled kernel outlived its worker") from None
+
+
+def _evaluate(kernel, expression: str):
+    """The value of `expression` in `kernel` (a pooled kernel), through its own client."""
+    from jupyter_client import BlockingKernelClient
+
+    client = BlockingKernelClient(connection_file=str(kernel.connection_file))
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive("", user_expressions={"v": expression}, timeout=60)
+        value = reply["content"]["user_expressions"]["v"]
+        assert value["status"] == "ok", value
+        return eval(value["data"]["text/plain"])  # a repr of plain Python values
+    finally:
+        client.stop_channels()
+
+
+def test_kernels_forked_from_one_template_are_separate_processes(tmp_path):
+    template = KernelTemplate(ROOT / "notebooks")
+    first, second = template.fork(), template.fork()
+    try:
+        assert first.pid != second.pid
+        for kernel in (first, second):
+            assert psutil.Process(kernel.pid).ppid() == template.process.pid
+        probe = ("(os.getpid(), 'pandas' in sys.modules, gc.get_freeze_count() > 10_000, "
+                 "numpy.random.rand(), random.random(), "
+                 "subprocess.run(['true']).returncode, os.getcwd())")  # fmt: skip
+        setup = "import gc, os, random, subprocess, sys, numpy"
+        values = []
+        for kernel in (first, second):
+            _evaluate(kernel, f"exec({setup!r}) or 0")
+            values.append(_evaluate(kernel, probe))
+        (pid1, pre1, frozen1, np1, r1, rc1, cwd1), (pid2, *_rest, np2, r2, rc2, cwd2) = values
+        assert (pid1, pid2) == (first.pid, second.pid)
+        assert pre1 and frozen1  # imported and frozen once, in the template
+        assert np1 != np2 and r1 != r2  # each kernel draws its own random numbers
+        assert rc1 == rc2 == 0  # subprocesses can be waited for (SIGCHLD is the kernel's)
+        assert cwd1 == cwd2 == str(ROOT / "notebooks")
+    finally:
+        first.discard()
+        second.discard()
+    assert not psutil.pid_exists(first.pid) and not psutil.pid_exists(second.pid)
+
+    template.process.kill()  # a template that died is started again on the next fork
+    template.process.wait()
+    again = template.fork()
+    try:
+        assert _evaluate(again, "1 + 1") == 2
+    finally:
+        again.discard()
+        template.stop()
