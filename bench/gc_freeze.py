@@ -88,10 +88,8 @@ def job_side(runs: int, notebook: str) -> None:
 
 
 def kernel_side(runs: int, tmp: str) -> None:
-    from kernels import fresh_kernel
-    from proctree import settle
+    from kernels import fresh_kernel, ready_manager
 
-    import scheduler.kernel_pool as kp
     from reporting.execution import execute
     from reporting.notebooks import NotebookCatalog
 
@@ -105,16 +103,8 @@ def kernel_side(runs: int, tmp: str) -> None:
     for i in range(runs):
         for name, start in starts.items():
             kernel = start()
-            os.environ[kp.CONNECTION_ENV] = str(kernel.connection_file)
-            os.environ[kp.PID_ENV] = str(kernel.process.pid)
             try:
-                km = kp.PooledKernelManager.from_environment()
-                assert km is not None
-                ready = km.blocking_client()
-                ready.start_channels()
-                ready.wait_for_ready(timeout=60)
-                ready.stop_channels()
-                settle(kernel.pid)  # the preload (and freeze) has finished
+                km = ready_manager(kernel)
                 run = execute(spec, {}, Path(tmp) / "out.ipynb", "python3", km=km)
                 rows[name].append(run.cell_seconds)
             finally:

@@ -38,11 +38,12 @@ def main() -> None:
 
         seed(load_settings())
         sys.path.insert(0, str(BENCH))
+        from kernels import ready_manager
         from proctree import settle
         from request_to_pdf import WarmFloor
 
         from reporting.execution import execute
-        from scheduler.kernel_pool import KernelTemplate, PooledKernelManager
+        from scheduler.kernel_pool import KernelTemplate
 
         spec = NotebookCatalog(NOTEBOOK.parent).get("reddit_report")
         executed = Path(tmp) / "executed.ipynb"
@@ -54,15 +55,8 @@ def main() -> None:
         try:
             for i in range(runs):
                 kernel = template.fork()
-                os.environ["REPORTBOOK_KERNEL_CONNECTION"] = str(kernel.connection_file)
-                os.environ["REPORTBOOK_KERNEL_PID"] = str(kernel.pid)
                 try:
-                    km = PooledKernelManager.from_environment()
-                    client = km.blocking_client()
-                    client.start_channels()
-                    client.wait_for_ready(timeout=60)
-                    client.stop_channels()
-                    settle(kernel.pid)
+                    km = ready_manager(kernel)
                     started = time.perf_counter()
                     run = execute(spec, {}, Path(tmp) / "out.ipynb", "python3", km=km)
                     papermill_s = time.perf_counter() - started

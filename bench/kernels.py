@@ -12,8 +12,9 @@ import tempfile
 from pathlib import Path
 
 from jupyter_client.connect import write_connection_file
+from proctree import settle
 
-from scheduler.kernel_pool import PooledKernel
+from scheduler.kernel_pool import CONNECTION_ENV, PID_ENV, PooledKernel, PooledKernelManager
 from scheduler.kernel_template import PRELOAD
 
 
@@ -34,3 +35,18 @@ def fresh_kernel(
         start_new_session=True,
     )  # fmt: skip
     return PooledKernel(process.pid, Path(path))
+
+
+def ready_manager(kernel: PooledKernel) -> PooledKernelManager:
+    """The kernel manager a job process would get for `kernel` (through the environment, as
+    the worker hands it over), once the kernel has answered and finished its start-up."""
+    os.environ[CONNECTION_ENV] = str(kernel.connection_file)
+    os.environ[PID_ENV] = str(kernel.pid)
+    km = PooledKernelManager.from_environment()
+    assert km is not None
+    client = km.blocking_client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    client.stop_channels()
+    settle(kernel.pid)  # the preload has finished
+    return km

@@ -181,22 +181,34 @@ class PooledWorker(Worker):
     def __init__(self, *args: Any, kernel_cwd: Path, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.template = KernelTemplate(kernel_cwd)
-        self.next_kernel: PooledKernel | None = self.template.fork()
+        self.next_kernel: PooledKernel | None = self._fork()
+
+    def _fork(self) -> PooledKernel | None:
+        """A kernel from the template; None if it cannot make one (the run then starts its
+        own kernel, as without the pool: slower, never lost)."""
+        try:
+            return self.template.fork()
+        except (OSError, RuntimeError, ValueError):
+            log.exception("the kernel template could not fork a kernel")
+            return None
 
     def execute_job(self, job: Any, queue: Any) -> None:
         if job.func_name != RUN_TASK:  # a pipeline job runs no notebook: the kernel waits
             super().execute_job(job, queue)
             return
-        kernel = self.next_kernel or self.template.fork()
+        kernel = self.next_kernel or self._fork()
         self.next_kernel = None
-        os.environ[CONNECTION_ENV] = str(kernel.connection_file)
-        os.environ[PID_ENV] = str(kernel.pid)
-        try:
-            super().execute_job(job, queue)  # forks the job process, which inherits both
-        finally:
-            del os.environ[CONNECTION_ENV], os.environ[PID_ENV]
-            kernel.discard()  # one run per kernel
-            self.next_kernel = self.template.fork()  # starts up while we wait
+        if kernel is None:
+            super().execute_job(job, queue)
+        else:
+            os.environ[CONNECTION_ENV] = str(kernel.connection_file)
+            os.environ[PID_ENV] = str(kernel.pid)
+            try:
+                super().execute_job(job, queue)  # forks the job process, which inherits both
+            finally:
+                del os.environ[CONNECTION_ENV], os.environ[PID_ENV]
+                kernel.discard()  # one run per kernel
+        self.next_kernel = self._fork()  # starts up while we wait
 
     def teardown(self) -> None:
         if self.next_kernel is not None:

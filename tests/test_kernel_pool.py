@@ -15,7 +15,7 @@ from reporting.queue import TaskQueue, enqueue_now
 from reporting.store import open_store
 from reporting.tasks import TaskRepository, new_task
 from scheduler.jobs import TaskRun
-from scheduler.kernel_pool import KernelTemplate
+from scheduler.kernel_pool import KernelTemplate, PooledWorker
 from scheduler.monitor import kill_tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,3 +142,23 @@ def test_kernels_forked_from_one_template_are_separate_processes(tmp_path):
     finally:
         again.discard()
         template.stop()
+
+
+def test_without_a_template_the_worker_still_runs_the_task(settings, tmp_path):
+    """A template that cannot start (here: its folder is gone) costs speed, not the run: the
+    job starts its own kernel, as without the pool."""
+    tasks = TaskRepository(open_store(settings).db)
+    tasks.ensure_indexes()
+    queue = TaskQueue(settings)
+    worker = PooledWorker(queue.in_order, connection=queue.redis, kernel_cwd=tmp_path / "gone")
+    assert worker.next_kernel is None
+    task = tasks.insert(new_task("isolation", {"mode": "check"}, "test"))
+    enqueue_now(tasks, queue, task["_id"])
+    try:
+        worker.work(burst=True)
+    finally:
+        worker.teardown()
+    done = tasks.get(task["_id"])
+    assert done["status"] == "success", done.get("error")
+    _, preloaded, _ = _kernel_line(settings, done)
+    assert preloaded is False  # its own kernel, started by papermill
