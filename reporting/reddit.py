@@ -107,6 +107,10 @@ class RedditRepository:
             collection.create_index([("product", ASC), ("created_utc", ASC)])
             collection.create_index([("product", ASC), ("id", ASC)], unique=True)
         self.comments.create_index([("product", ASC), ("link_id", ASC)])
+        for collection in (self.posts, self.comments):  # data stored before spans were kept
+            if self.spans.find_one({"_id": {"$regex": f"^{collection.name}/"}}) is None:
+                fields = {"product": 1, "created_utc": 1, "_id": 0}
+                self._widen_spans(collection, collection.find({}, fields))
 
     def insert_posts(self, docs: Sequence[dict]) -> int:
         return self._insert(self.posts, docs)
@@ -125,6 +129,12 @@ class RedditRepository:
     def _changed(self, collection: Any, docs: Iterable[dict]) -> None:
         """`docs` were stored in `collection`: their products have new data (see
         reporting/data_versions.py), and their time spans may be wider."""
+        for product in self._widen_spans(collection, docs):
+            self.versions.bump(product)
+
+    def _widen_spans(self, collection: Any, docs: Iterable[dict]) -> list[str]:
+        """Widen the time spans of the products of `docs` (stored in `collection`) to take
+        them in; returns those products."""
         spans: dict[str, tuple[float, float]] = {}
         for doc in docs:
             at = float(doc["created_utc"])
@@ -136,7 +146,7 @@ class RedditRepository:
                 {"$min": {"lo": lo}, "$max": {"hi": hi}},
                 upsert=True,
             )
-            self.versions.bump(product)
+        return sorted(spans)
 
     def insert_new_posts(self, docs: Sequence[dict]) -> int:
         """Insert the posts whose (product, id) is not stored yet; return how many were added.
@@ -226,8 +236,8 @@ class RedditRepository:
 
     def _reads_whole_product(self, collection: Any, product: str, start, end) -> bool:
         """Whether the period covers at least WHOLE_READ_SHARE of the product's time span in
-        `collection` (taken as evenly filled). Data stored before spans were kept has none:
-        the range query then, which is never much slower."""
+        `collection` (taken as evenly filled). Without a span (nothing stored) the range
+        query, which is never much slower."""
         span = self.spans.find_one({"_id": f"{collection.name}/{product}"})
         if span is None:
             return False

@@ -170,3 +170,16 @@ def test_spans_follow_what_is_stored(store):
     assert repo.delete_product("spans") == (3, 0)
     assert span() is None
     assert not repo._reads_whole_product(repo.posts, "spans", "2026-07-01", "2026-07-31")
+
+
+def test_spans_of_data_stored_before_them_are_made_at_startup(store, seeded):
+    _, repo = seeded
+    repo.posts.insert_many([post("o1", "2026-05-02T00:00:00", product="old"),
+                            post("o2", "2026-05-09T12:00:00", product="old")])  # fmt: skip
+    repo.spans.delete_many({})  # as a store from before spans were kept
+    repo.ensure_indexes()
+    span = repo.spans.find_one({"_id": "reddit_posts/old"})
+    assert (span["lo"], span["hi"]) == (ts("2026-05-02T00:00:00"), ts("2026-05-09T12:00:00"))
+    for name in ("reddit_posts", "reddit_comments"):  # every product, in both collections
+        assert repo.spans.find_one({"_id": f"{name}/{SAMPLE_PRODUCT}"}) is not None
+    assert repo._reads_whole_product(repo.posts, "old", "2026-05-01", "2026-05-31")
