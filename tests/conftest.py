@@ -78,6 +78,18 @@ def queued_job_ids(settings: Settings) -> list[str]:
     return [job for queue in TaskQueue(settings).in_order for job in queue.job_ids]
 
 
+def sample_frames():
+    """The sample data's posts and comments as the repository loads them (with `created`)."""
+    import pandas as pd
+
+    from reporting.sample_data import generate
+
+    posts, comments = (pd.DataFrame(d) for d in generate())
+    for df in (posts, comments):
+        df["created"] = pd.to_datetime(df["created_utc"], unit="s", utc=True)
+    return posts, comments
+
+
 def make_product(settings: Settings, name: str = "Home espresso", folder: str = "Clients") -> dict:
     """A folder and a product in it, straight in the store: the resources tasks belong to."""
     from reporting.products import FolderRepository, ProductRepository

@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.process_groups import exited, stop_group
+from tests.process_groups import exited, shared_fixture, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 FIREBASE_CLI = ROOT / "node_modules/.bin/firebase"
@@ -42,8 +41,6 @@ PROJECT_ID = "demo-reportbook"  # "demo-" projects never reach Google
 API_KEY = "fake-api-key"
 EMULATOR_HOST_ENV = "FIREBASE_AUTH_EMULATOR_HOST"
 START_TIMEOUT_SECONDS = 60
-
-_fixture_emulators: list[FirebaseEmulator] = []  # started by emulator_fixture(), still running
 
 
 @dataclass(frozen=True)
@@ -172,19 +169,7 @@ def emulator_fixture(scope: str = "session"):
     than one place (conftest and a module), the later ones reuse the running emulator: firebase-
     admin reads its emulator host from the process environment, so one process, one emulator."""
 
-    @pytest.fixture(scope=scope, name="firebase_emulator")
-    def firebase_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirebaseEmulator]:
-        if _fixture_emulators:
-            yield _fixture_emulators[-1]
-            return
-        with running_emulator(tmp_path_factory.mktemp("firebase")) as emulator:
-            _fixture_emulators.append(emulator)
-            try:
-                yield emulator
-            finally:
-                _fixture_emulators.remove(emulator)
-
-    return firebase_emulator
+    return shared_fixture("firebase_emulator", scope, running_emulator)
 
 
 def _node() -> str:

@@ -39,10 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import pytest
 
 from reporting.processes import free_port
-from tests.process_groups import exited, stop_group
+from tests.process_groups import exited, shared_fixture, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "tools/n8n/workflows"
@@ -61,8 +60,6 @@ OWNER = {"email": "owner@example.com", "firstName": "Report", "lastName": "Book"
 BROWSER_ID = "reportbook-tests"  # n8n ties its auth cookie to this header
 CLI_TIMEOUT_SECONDS = 180
 START_TIMEOUT_SECONDS = 180  # ~6 s on an idle machine; much more when the cores are busy
-
-_fixture_servers: list[N8nServer] = []  # started by n8n_fixture(), still running
 
 
 @dataclass(frozen=True)
@@ -147,22 +144,7 @@ def n8n_fixture(scope: str = "session"):
     conftest or test module: `n8n_server = n8n_fixture()`. Skips (with the reason) when n8n
     is not installed."""
 
-    @pytest.fixture(scope=scope, name="n8n_server")
-    def n8n_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N8nServer]:
-        reason = installed()
-        if reason is not None:
-            pytest.skip(reason)
-        if _fixture_servers:
-            yield _fixture_servers[-1]
-            return
-        with running_n8n(tmp_path_factory.mktemp("n8n")) as server:
-            _fixture_servers.append(server)
-            try:
-                yield server
-            finally:
-                _fixture_servers.remove(server)
-
-    return n8n_server
+    return shared_fixture("n8n_server", scope, running_n8n, installed)
 
 
 def _environment(home: Path, port: int, reportbook_port: int) -> dict[str, str]:

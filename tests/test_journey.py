@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from reporting import analytics, journey
-from reporting.sample_data import SAMPLE_ALIASES, SAMPLE_BRANDS, generate
+from reporting.sample_data import SAMPLE_ALIASES, SAMPLE_BRANDS
+from tests.conftest import sample_frames
 
 
 def docs_of(texts: dict[str, str | None]) -> pd.DataFrame:
@@ -98,9 +99,7 @@ def test_stage_counts_by_hand():
 
 
 def test_sample_caffora_owners_talk_repairs_more_and_praise_less():
-    posts, comments = (pd.DataFrame(d) for d in generate())
-    for df in (posts, comments):
-        df["created"] = pd.to_datetime(df["created_utc"], unit="s", utc=True)
+    posts, comments = sample_frames()
     docs = analytics.corpus(posts, comments)
     mentions = analytics.brand_mentions(docs, SAMPLE_BRANDS, SAMPLE_ALIASES)
     counts = journey.stage_counts(journey.tag_stages(docs), mentions, SAMPLE_BRANDS)

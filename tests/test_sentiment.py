@@ -3,13 +3,12 @@ story (Caffora's recall week reads worse than the weeks before it)."""
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import pytest
 
 from reporting import analytics, sentiment
-from reporting.sample_data import RECALL_WEEK, SAMPLE_ALIASES, SAMPLE_BRANDS, generate
+from reporting.sample_data import RECALL_WEEK, SAMPLE_ALIASES, SAMPLE_BRANDS
+from tests.conftest import sample_frames
 
 
 def docs_frame(rows: dict[str, tuple[str, str]]) -> pd.DataFrame:
@@ -139,24 +138,21 @@ def test_notable_posts_rank_by_score_plus_comments_with_brands_and_tone():
 # --- the sample's story --------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sample():
-    posts, comments = (pd.DataFrame(d) for d in generate())
-    for df in (posts, comments):
-        df["created"] = pd.to_datetime(df["created_utc"], unit="s", utc=True)
+    posts, comments = sample_frames()
     docs = analytics.corpus(posts, comments)
     mentions = analytics.brand_mentions(docs, SAMPLE_BRANDS, SAMPLE_ALIASES)
-    started = time.perf_counter()
     scores = sentiment.score_texts(docs["text"])
-    return posts, docs, mentions, scores, time.perf_counter() - started
+    return posts, docs, mentions, scores
 
 
-def test_scoring_the_sample_is_fast_enough_for_a_report(sample):
-    _, docs, _, scores, seconds = sample
+def test_every_document_of_the_sample_is_scored(sample):
+    _, docs, _, scores = sample
     assert len(scores) == len(docs) == 10_000
-    assert seconds < 5  # about 0.4 s on one core
+    assert scores.between(-1, 1).all() and scores.notna().all()
 
 
 def test_caffora_is_the_least_liked_brand(sample):
-    _, docs, mentions, scores, _ = sample
+    _, docs, mentions, scores = sample
     table = sentiment.brand_sentiment(docs, mentions, SAMPLE_BRANDS, scores).set_index("brand")
     assert table["net"].idxmin() == "Caffora"
     assert table["negative"].idxmax() == "Caffora"
@@ -164,7 +160,7 @@ def test_caffora_is_the_least_liked_brand(sample):
 
 
 def test_caffora_recall_week_reads_worse_than_every_week_before(sample):
-    _, docs, mentions, scores, _ = sample
+    _, docs, mentions, scores = sample
     weekly = sentiment.sentiment_by_period(docs, mentions, "W", ["Caffora"], scores)
     weekly = weekly.set_index("period")["net"]
     recall = pd.Timestamp(RECALL_WEEK)
@@ -172,7 +168,7 @@ def test_caffora_recall_week_reads_worse_than_every_week_before(sample):
 
 
 def test_the_most_engaged_post_is_about_the_recall(sample):
-    posts, _, mentions, scores, _ = sample
+    posts, _, mentions, scores = sample
     top = sentiment.notable_posts(posts, mentions, 5, scores)
     assert "recall" in top["title"].iloc[0].lower()
     assert top["brands"].iloc[0] == "Caffora"

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from reporting import analytics, themes
-from reporting.sample_data import RECALL_WEEK, SAMPLE_ALIASES, SAMPLE_BRANDS, generate
+from reporting.sample_data import RECALL_WEEK, SAMPLE_ALIASES, SAMPLE_BRANDS
+from tests.conftest import sample_frames
 
 
 def docs_of(*texts: str) -> pd.DataFrame:
@@ -103,9 +104,7 @@ def test_new_themes_by_hand():
 # --- the sample ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sample_docs() -> pd.DataFrame:
-    posts, comments = (pd.DataFrame(d) for d in generate())
-    for df in (posts, comments):
-        df["created"] = pd.to_datetime(df["created_utc"], unit="s", utc=True)
+    posts, comments = sample_frames()
     return analytics.corpus(posts, comments)
 
 
