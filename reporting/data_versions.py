@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from reporting.tasks import utcnow
 
 COLLECTION = "data_versions"
@@ -23,16 +21,12 @@ class DataVersions:
         self.collection = db[COLLECTION]
 
     def bump(self, key: str) -> None:
-        """The data stored under `key` changed."""
-        for _ in range(3):
-            changed = {"$inc": {"version": 1}, "$set": {"changed_at": utcnow()}}
-            if self.collection.update_one({"_id": key}, changed).matched_count:
-                return
-            try:
-                self.collection.insert_many([{"_id": key, "version": 1, "changed_at": utcnow()}])
-                return
-            except DuplicateKeyError:
-                continue  # another writer created it first: increment theirs
+        """The data stored under `key` changed (one atomic upsert: writers never collide)."""
+        self.collection.update_one(
+            {"_id": key},
+            {"$inc": {"version": 1}, "$set": {"changed_at": utcnow()}},
+            upsert=True,
+        )
 
     def of(self, keys: Iterable[str]) -> dict[str, int]:
         """The current version of each key (0: nothing stored under it yet)."""

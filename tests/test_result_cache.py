@@ -88,3 +88,26 @@ def test_a_changed_notebook_misses(world):
     path = world["dir"] / "broken.ipynb"
     path.write_text(path.read_text().replace("A report that fails", "A report that changed"))
     assert _ask(world, divisor=2)["status"] == "queued"
+
+
+def test_data_versions_count_every_bump_of_writers_racing_on_a_new_key(settings):
+    """Writers that store a product's first data at the same time each bump its version once."""
+    import threading
+
+    from reporting.data_versions import DataVersions
+    from reporting.store import open_store
+
+    versions = [DataVersions(open_store(settings).db) for _ in range(8)]
+    barrier = threading.Barrier(len(versions))
+
+    def writer(mine: DataVersions) -> None:
+        barrier.wait()
+        for _ in range(5):
+            mine.bump("racing")
+
+    threads = [threading.Thread(target=writer, args=(v,)) for v in versions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert versions[0].of(["racing", "untouched"]) == {"racing": 40, "untouched": 0}
