@@ -124,16 +124,23 @@ def render_markdown_html(markdown: str, meta: ReportMeta) -> str:
     """A Markdown document as a standalone report page: title page (``meta``; a missing title
     is the document's first H1), contents of its H2 headings, then the document."""
     body = markdown_body(markdown)
-    first = _H1.search(body)
-    fallback = ReportMeta(title=plain_text(first.group("inner")) if first else "Document")
-    return render_document(body, meta.complete(fallback))
+    return render_document(body, _completed(body, meta))
 
 
 def render_markdown_pdf(markdown: str, meta: ReportMeta) -> bytes:
-    """A Markdown document as an A4 report PDF (``render_markdown_html`` laid out). Loads
-    nothing but ``data:`` URIs."""
-    meta = meta.complete(ReportMeta(title="Document"))
-    return write_pdf(render_markdown_html(markdown, meta), title=meta.title)
+    """A Markdown document as an A4 report PDF (``render_markdown_html`` laid out), titled
+    as its title page is. Loads nothing but ``data:`` URIs."""
+    body = markdown_body(markdown)
+    meta = _completed(body, meta)
+    return write_pdf(render_document(body, meta), title=meta.title)
+
+
+def _completed(body: str, meta: ReportMeta) -> ReportMeta:
+    """`meta` with its gaps filled; the title defaults to the first H1, else "Document"."""
+    first = _H1.search(body)
+    return meta.complete(
+        ReportMeta(title=plain_text(first.group("inner")) if first else "Document")
+    )
 
 
 # ---- Bounded rendering ----------------------------------------------------------------------------

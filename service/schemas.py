@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from reporting.access import ResourceType, Role
+from reporting.errors import InvalidInput
 from reporting.products import SLUG
 from reporting.recurrence import Recurrence
 from reporting.tasks import Priority, TaskStatus
@@ -355,10 +356,13 @@ class SnapshotCreate(BaseModel):
     def _period(self) -> SnapshotCreate:
         end = self.end or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
         start = self.start or end - dt.timedelta(days=6)
+        # InvalidInput, not ValueError: a model validator's error would name no field.
         if start > end:
-            raise ValueError("start must be on or before end")
+            raise InvalidInput([{"loc": ["body", "start"], "type": "value_error",
+                                 "msg": "start must be on or before end"}])  # fmt: skip
         if (end - start).days >= MAX_SNAPSHOT_DAYS:
-            raise ValueError(f"a snapshot covers at most {MAX_SNAPSHOT_DAYS} days")
+            raise InvalidInput([{"loc": ["body", "end"], "type": "value_error",
+                                 "msg": f"a snapshot covers at most {MAX_SNAPSHOT_DAYS} days"}])  # fmt: skip
         self.start, self.end = start, end
         return self
 

@@ -207,6 +207,16 @@ def test_remote_and_local_images_are_left_out_with_a_note(tmp_path: Path):
     assert "Inline dot" in text  # a lone image with alt text is a figure with its caption
 
 
+def test_without_a_title_the_first_h1_titles_the_page_and_the_pdf():
+    pdf = pypdf.PdfReader(
+        io.BytesIO(render_markdown_pdf("# Quarterly memo\n\nText.", ReportMeta()))
+    )
+    assert pdf.metadata.title == "Quarterly memo"
+    assert pdf.pages[0].extract_text().splitlines()[0] == "Quarterly memo"
+    untitled = pypdf.PdfReader(io.BytesIO(render_markdown_pdf("Just text.", ReportMeta())))
+    assert untitled.metadata.title == "Document"
+
+
 def test_headings_get_unique_ids_that_links_can_use():
     body = markdown_body("## Same\n\n## Same\n\n[back](#same)\n")
     page = BeautifulSoup(body, "html.parser")
