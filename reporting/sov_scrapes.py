@@ -45,11 +45,6 @@ class SovScrapeRepository:
     ) -> dict[str, Any]:
         """Store one delivery of rows for `product`; returns its summary (`scrape_id`,
         `rows`, `replaced`: rows of an earlier delivery of the same execution)."""
-        replaced = 0
-        if execution_id is not None:
-            replaced = self.collection.delete_many(
-                {"product_id": product["_id"], "execution_id": execution_id}
-            ).deleted_count
         scrape_id, received_at = str(ObjectId()), utcnow()
         docs = [{"_id": str(ObjectId()), "scrape_id": scrape_id, "product_id": product["_id"],
                  "product": product["slug"], "run_id": run_id, "execution_id": execution_id,
@@ -57,6 +52,13 @@ class SovScrapeRepository:
                 for row in rows]  # fmt: skip
         if docs:
             self.collection.insert_many(docs)
+        replaced = 0
+        if execution_id is not None:  # after the insert: a failed one loses nothing, and of
+            # two deliveries racing the later one wins, whole
+            replaced = self.collection.delete_many(
+                {"product_id": product["_id"], "execution_id": execution_id,
+                 "received_at": {"$lt": received_at}}
+            ).deleted_count  # fmt: skip
         if docs or replaced:
             self.versions.bump(product["_id"])
         return {"scrape_id": scrape_id, "product_id": product["_id"], "run_id": run_id,
@@ -68,6 +70,9 @@ class SovScrapeRepository:
         if run_id is not None:
             query["run_id"] = run_id
         return query
+
+    def delete_for_product(self, product_id: str) -> int:
+        return self.collection.delete_many({"product_id": product_id}).deleted_count
 
     def list(self, product_id: str, run_id: str | None = None) -> list[dict[str, Any]]:
         """The product's rows (of one run when `run_id` is given), in delivery order."""

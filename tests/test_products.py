@@ -4,6 +4,7 @@ and what deleting a product takes with it."""
 import json
 from datetime import date
 
+from reporting.data_versions import DataVersions
 from reporting.ingestion import IngestionRepository
 from reporting.products import ProductRepository, slugify
 from reporting.reddit import RedditRepository
@@ -69,16 +70,19 @@ def test_delete_takes_the_products_data_with_it(client, auth, settings):
     db = open_store(settings).db
     reddit = RedditRepository(db)
     assert reddit.count_posts("grinders") == 3
+    before = DataVersions(db).of(["grinders", pid])
 
     deleted = client.delete(f"/v1/products/{pid}", headers=auth)
     assert deleted.status_code == 200 and deleted.json()["slug"] == "grinders"
     assert client.get(f"/v1/products/{pid}", headers=auth).status_code == 404
     assert reddit.count_posts("grinders") == 0
+    after = DataVersions(db).of(["grinders", pid])
+    assert all(after[k] > before[k] for k in before)  # no cached report of the data is served
     assert ResearchRepository(db).versions(pid) == []
     assert IngestionRepository(db).page(pid, 10, 0)[1] == 0
     entry = client.get("/v1/audit?action=product.deleted", headers=auth).json()["items"][0]
-    assert entry["details"] == {"research_versions": 1, "reddit_posts": 3,
-                                "reddit_comments": 0, "ingestions": 1}  # fmt: skip
+    assert entry["details"] == {"research_versions": 1, "reddit_posts": 3, "reddit_comments": 0,
+                                "ingestions": 1, "sov_rows": 0}  # fmt: skip
 
     again = client.post("/v1/products", headers=auth, json=body).json()
     assert again["slug"] == "grinders"  # the slug is free again, and holds nothing

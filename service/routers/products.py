@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 
 from reporting.access import Grant, Principal, ResourceType
 from reporting.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from reporting.product_data import delete_product_data
 from service.deps import Context, CurrentScope, Reader, Writer
 from service.schemas import ProductIn, ProductOut, ProductUpdate
 
@@ -75,20 +76,15 @@ def delete_product(
     product_id: str, context: Context, principal: Writer, scope: CurrentScope
 ) -> ProductOut:
     """Delete a product that has no tasks and no snapshots (409 otherwise: their history is
-    kept). Its grants, research versions, imported Reddit data and import runs go with it."""
+    kept). Its grants, research versions, imported Reddit data, import runs and share-of-voice
+    rows go with it (the data first: a failure leaves the product, to delete again)."""
     product = visible_product(context, scope, product_id)
     if context.tasks.count_for_product(product_id):
         raise InvalidTransition("delete", "in use by tasks", what="product")
     if context.snapshots.count_for_product(product_id):
         raise InvalidTransition("delete", "in use by snapshots", what="product")
+    removed = delete_product_data(context.store.db, product)
     context.products.delete(product_id)
     context.grants.remove_resource(Grant(ResourceType.product, product_id))
-    posts, comments = context.reddit.delete_product(product["slug"])
-    removed = {
-        "research_versions": context.research.delete_for_product(product_id),
-        "reddit_posts": posts,
-        "reddit_comments": comments,
-        "ingestions": context.ingestions.delete_for_product(product_id),
-    }
     context.audit.record(principal, "product.deleted", "product", product_id, **removed)
     return _out(product)
