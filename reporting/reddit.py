@@ -107,6 +107,8 @@ class RedditRepository:
             collection.create_index([("product", ASC), ("created_utc", ASC)])
             collection.create_index([("product", ASC), ("id", ASC)], unique=True)
         self.comments.create_index([("product", ASC), ("link_id", ASC)])
+        if not self._embedded:  # spans only serve the embedded store's reads
+            return
         for collection in (self.posts, self.comments):  # data stored before spans were kept
             if self.spans.find_one({"_id": {"$regex": f"^{collection.name}/"}}) is None:
                 fields = {"product": 1, "created_utc": 1, "_id": 0}
@@ -129,12 +131,15 @@ class RedditRepository:
     def _changed(self, collection: Any, docs: Iterable[dict]) -> None:
         """`docs` were stored in `collection`: their products have new data (see
         reporting/data_versions.py), and their time spans may be wider."""
-        for product in self._widen_spans(collection, docs):
+        products = sorted({doc["product"] for doc in docs})
+        if self._embedded:
+            self._widen_spans(collection, docs)
+        for product in products:
             self.versions.bump(product)
 
-    def _widen_spans(self, collection: Any, docs: Iterable[dict]) -> list[str]:
+    def _widen_spans(self, collection: Any, docs: Iterable[dict]) -> None:
         """Widen the time spans of the products of `docs` (stored in `collection`) to take
-        them in; returns those products."""
+        them in."""
         spans: dict[str, tuple[float, float]] = {}
         for doc in docs:
             at = float(doc["created_utc"])
@@ -146,7 +151,6 @@ class RedditRepository:
                 {"$min": {"lo": lo}, "$max": {"hi": hi}},
                 upsert=True,
             )
-        return sorted(spans)
 
     def insert_new_posts(self, docs: Sequence[dict]) -> int:
         """Insert the posts whose (product, id) is not stored yet; return how many were added.
