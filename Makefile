@@ -32,7 +32,7 @@ run: setup ## start API + workers + scheduler (+ redis-server) on embedded defau
 # n8n for the integration tests (tests/n8n_server.py), under the data dir: n8n 1.x pinned by
 # tools/n8n/package-lock.json, installed by tools/n8n/install.sh (npm ci --ignore-scripts, then
 # sqlite3's native module, kept in npm's cache). ~1.7 GB; ~5 min with an empty npm cache. A
-# failed install does not stop `make test`: the n8n tests skip, citing the reason.
+# failed install does not stop the rest of `make test`: the n8n tests error, citing the reason.
 N8N_DIR ?= $(or $(REPORTBOOK_DATA_DIR),var)/n8n
 N8N_STAMP := $(N8N_DIR)/.installed
 

@@ -102,7 +102,6 @@ class N8nClient:
         first_delay: float = 0.2,
         max_delay: float = 5.0,
         webhook_headers: dict[str, str] | None = None,
-        transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -114,7 +113,6 @@ class N8nClient:
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.webhook_headers = webhook_headers or {}
-        self._transport = transport
         self._clock = clock
         self._sleep = sleep
 
@@ -266,7 +264,7 @@ class N8nClient:
         return self.base_url
 
     def _http(self) -> httpx.Client:
-        return httpx.Client(timeout=self.timeout, transport=self._transport)
+        return httpx.Client(timeout=self.timeout)
 
 
 def failure_of(execution: Execution) -> tuple[str | None, str]:

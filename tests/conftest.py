@@ -154,10 +154,20 @@ def auth(client) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['key']}"}
 
 
-from tests.firebase_emulator import emulator_fixture  # noqa: E402
+@pytest.fixture(scope="session")
+def firebase_emulator(tmp_path_factory: pytest.TempPathFactory):
+    """The real Firebase Auth emulator, once per session."""
+    from tests.firebase_emulator import running_emulator
 
-firebase_emulator = emulator_fixture()  # the real Firebase Auth emulator, once per session
+    with running_emulator(tmp_path_factory.mktemp("firebase")) as emulator:
+        yield emulator
 
-from tests.n8n_server import n8n_fixture  # noqa: E402
 
-n8n_server = n8n_fixture()  # a real n8n with the workflow fixtures active, once per session
+@pytest.fixture(scope="session")
+def n8n_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real n8n with the workflow fixtures active, once per session (an error naming the
+    reason when it is not installed)."""
+    from tests.n8n_server import running_n8n
+
+    with running_n8n(tmp_path_factory.mktemp("n8n")) as server:
+        yield server

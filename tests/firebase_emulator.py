@@ -4,11 +4,7 @@ installs it: `make node_modules/.installed`).
     with running_emulator(tmp_dir) as emulator:     # a free port, its own process group
         uid, token = emulator.sign_up("ana@example.com", "secret-password")
 
-Register the session fixture in a conftest (or a test module) with:
-
-    from tests.firebase_emulator import emulator_fixture
-
-    firebase_emulator = emulator_fixture()
+tests/conftest.py makes it the session fixture `firebase_emulator`.
 
 While it runs, FIREBASE_AUTH_EMULATOR_HOST is exported (firebase-admin reads it from the
 environment; Settings picks it up too) and restored when it stops.
@@ -33,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from tests.process_groups import exited, shared_fixture, stop_group
+from tests.process_groups import exited, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 FIREBASE_CLI = ROOT / "node_modules/.bin/firebase"
@@ -161,15 +157,6 @@ def running_emulator(
             else:
                 os.environ[EMULATOR_HOST_ENV] = previous
             stop_group(process, 5)
-
-
-def emulator_fixture(scope: str = "session"):
-    """A pytest fixture `firebase_emulator` (one emulator for the scope); assign it to a name
-    in a conftest or test module: `firebase_emulator = emulator_fixture()`. Registered in more
-    than one place (conftest and a module), the later ones reuse the running emulator: firebase-
-    admin reads its emulator host from the process environment, so one process, one emulator."""
-
-    return shared_fixture("firebase_emulator", scope, running_emulator)
 
 
 def _node() -> str:

@@ -1,6 +1,7 @@
 """A real HTTP server on 127.0.0.1 (a free port, one thread per request) that records what it
-receives, for the Sentry and Slack tests. It answers `status` (200 by default), or with
-`hang = True` holds every request without answering until it is closed."""
+receives, for the Sentry, Slack and n8n-client tests. It answers `status` (200 by default);
+or what `answer(request)` returns, (status, content type, body); or with `hang = True` holds
+every request without answering until it is closed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,24 +49,36 @@ class HttpRecorder:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.status = 200
+        self.answer: Callable[[Recorded], tuple[int, str, bytes]] | None = None
         self.hang = False
         self.released = threading.Event()
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._handle("GET")
+
             def do_POST(self) -> None:
+                self._handle("POST")
+
+            def _handle(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 body = _decompress(body, headers.get("content-encoding", ""))
-                recorder.requests.append(Recorded("POST", self.path, headers, body))
+                request = Recorded(method, self.path, headers, body)
+                recorder.requests.append(request)
                 if recorder.hang:
                     recorder.released.wait(60)
                     return
-                self.send_response(recorder.status)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", "2")
+                status, content_type, payload = (
+                    recorder.answer(request) if recorder.answer
+                    else (recorder.status, "text/plain", b"ok")
+                )  # fmt: skip
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(payload)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

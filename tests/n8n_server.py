@@ -5,11 +5,7 @@ the workflow fixtures of tools/n8n/workflows/ imported and active.
         client = N8nClient(n8n.base_url, n8n.api_key)
         client.trigger(n8n.webhooks["sov_scrape"], {...})
 
-Register the session fixture in a conftest (or a test module) with:
-
-    from tests.n8n_server import n8n_fixture
-
-    n8n_server = n8n_fixture()
+tests/conftest.py makes it the session fixture `n8n_server`.
 
 Before `n8n start` (each CLI command boots n8n, ~10 s here): `import:workflow` (every
 fixture), `import:credentials` (the "Reportbook inbound secret" Header Auth credential the
@@ -41,7 +37,7 @@ from pathlib import Path
 import httpx
 
 from reporting.processes import free_port
-from tests.process_groups import exited, shared_fixture, stop_group
+from tests.process_groups import exited, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "tools/n8n/workflows"
@@ -137,14 +133,6 @@ def running_n8n(work_dir: Path | None = None, reportbook_port: int | None = None
                             timings)  # fmt: skip
         finally:
             stop_group(process, 15)
-
-
-def n8n_fixture(scope: str = "session"):
-    """A pytest fixture `n8n_server` (one n8n for the scope); assign it to a name in a
-    conftest or test module: `n8n_server = n8n_fixture()`. Skips (with the reason) when n8n
-    is not installed."""
-
-    return shared_fixture("n8n_server", scope, running_n8n, installed)
 
 
 def _environment(home: Path, port: int, reportbook_port: int) -> dict[str, str]:

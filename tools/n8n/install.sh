@@ -10,8 +10,8 @@
 #      its prebuilt binaries are on GitHub), then kept in npm's cache, which outlives the
 #      data dir, so the next install copies it instead;
 #   3. checks that sqlite3 loads and `n8n --version` answers.
-# A failure does not fail `make`: the reason goes to $N8N_DIR/install-failed.txt, which the
-# n8n tests report when they skip.
+# A failure does not stop `make`: the reason goes to $N8N_DIR/install-failed.txt, which the
+# n8n tests report when they fail.
 # Environment: N8N_DIR (required), NPM (default: npm on PATH).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +24,7 @@ rm -f install-failed.txt .installed
 
 fail() {
     { echo "n8n install failed: $1"; tail -n 40 install.log; } >install-failed.txt
-    echo "n8n install failed ($1), its tests will skip: see $N8N_DIR/install.log" >&2
+    echo "n8n install failed ($1), its tests will fail: see $N8N_DIR/install.log" >&2
     exit 0
 }
 
