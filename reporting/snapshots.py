@@ -221,13 +221,17 @@ def launch(snapshots: SnapshotRepository, queue: TaskQueue, snapshot_id: str) ->
     if snapshot is None:
         return False
     try:
-        queue.enqueue_job(START, snapshot_id, job_id=f"snapshot-{snapshot_id}-start")
+        queue.enqueue_job(START, snapshot_id, job_id=start_job_id(snapshot_id))
     except RedisError as exc:
         log.warning("snapshot %s left scheduled, the queue refused it: %s", snapshot_id, exc)
         snapshots.move(snapshot_id, SnapshotStatus.running, SnapshotStatus.scheduled,
                        started_at=None)  # fmt: skip
         return False
     return True
+
+
+def start_job_id(snapshot_id: str) -> str:
+    return f"snapshot-{snapshot_id}-start"
 
 
 def tick_snapshots(snapshots: SnapshotRepository, queue: TaskQueue) -> int:

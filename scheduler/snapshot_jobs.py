@@ -39,6 +39,7 @@ from reporting.snapshots import (
     StepStatus,
     following_week,
     new_snapshot,
+    start_job_id,
 )
 from reporting.store import open_store
 from reporting.tasks import TaskRepository, TaskStatus, new_task, utcnow
@@ -311,18 +312,46 @@ class SnapshotRun:
 
 
 def advance_snapshots(run: SnapshotRun) -> int:
-    """The maintenance safety net: move on every running snapshot whose chunks all ended, and
-    queue again an aggregate whose job Redis lost (flushed, or its worker killed)."""
-    moved = sum(run.advance(s["_id"]) is not None
-                for s in run.snapshots.with_status(SnapshotStatus.running))  # fmt: skip
-    grace = dt.timedelta(seconds=run.settings.lost_job_grace_seconds)
+    """The maintenance safety net, one snapshot at a time (one that fails to move is logged and
+    does not stop the others): move on every running snapshot whose chunks all ended; fail one
+    whose start job is gone without having made its chunks (its worker died, Redis lost it, or
+    it crashed), so that the next week is still scheduled; queue again an aggregate whose job
+    Redis lost."""
+    cutoff = utcnow() - dt.timedelta(seconds=run.settings.lost_job_grace_seconds)
+    moved = 0
+    for snapshot in run.snapshots.with_status(SnapshotStatus.running):
+        try:
+            if run.advance(snapshot["_id"]) is not None or _fail_if_start_lost(
+                run, snapshot, cutoff
+            ):
+                moved += 1
+        except Exception:
+            log.exception("snapshot %s: could not move it on", snapshot["_id"])
     for snapshot in run.snapshots.with_status(SnapshotStatus.aggregating):
         job = aggregate_job_id(snapshot["_id"])
-        if snapshot["aggregating_since"] < utcnow() - grace and not run.queue.holds_job(job):
-            log.warning("snapshot %s: its aggregate job was lost, queued again", snapshot["_id"])
-            run.queue.enqueue_job(AGGREGATE, snapshot["_id"], job_id=job)
-            moved += 1
+        try:
+            if snapshot["aggregating_since"] < cutoff and not run.queue.holds_job(job):
+                log.warning(
+                    "snapshot %s: its aggregate job was lost, queued again", snapshot["_id"]
+                )
+                run.queue.enqueue_job(AGGREGATE, snapshot["_id"], job_id=job)
+                moved += 1
+        except Exception:
+            log.exception("snapshot %s: could not queue its aggregate again", snapshot["_id"])
     return moved
+
+
+def _fail_if_start_lost(run: SnapshotRun, snapshot: dict[str, Any], cutoff: dt.datetime) -> bool:
+    if snapshot["chunk_task_ids"] or snapshot["started_at"] >= cutoff:
+        return False
+    if run.queue.holds_job(start_job_id(snapshot["_id"])):
+        return False  # still waiting or running (a long scrape)
+    current = run.snapshots.get(snapshot["_id"])  # read after the job check: it may just have
+    if current is None or current["chunk_task_ids"]:  # made its chunks and ended
+        return False
+    step_name = next((s["name"] for s in current["steps"] if s["status"] == "running"), "prompts")
+    message = "the snapshot's start job was lost (its worker died, Redis lost it, or it crashed)"
+    return run._fail(snapshot["_id"], step_name, {"reason": "lost", "message": message}) == "failed"
 
 
 def aggregate_job_id(snapshot_id: str) -> str:

@@ -198,3 +198,18 @@ def test_an_aggregate_job_redis_lost_is_queued_again(run, product):
     run.snapshots.set(snapshot["_id"], aggregating_since=utcnow() - dt.timedelta(minutes=5))
     assert advance_snapshots(run) == 1
     assert [j.func_name for j in _jobs(run)] == [AGGREGATE]
+
+
+def test_a_start_job_that_is_gone_fails_the_snapshot_and_the_next_week_is_scheduled(run, product):
+    snapshot = _running(run, product)
+    assert advance_snapshots(run) == 0  # its start job is on the queue
+    run.snapshots.set(snapshot["_id"], started_at=utcnow() - dt.timedelta(minutes=5))
+    assert advance_snapshots(run) == 0  # still on the queue: a long scrape is not lost
+    run.queue.redis.flushdb()  # the job is gone, with none of its chunks made
+    assert advance_snapshots(run) == 1
+    failed = run.snapshots.get(snapshot["_id"])
+    assert failed["status"] == "failed" and failed["error"]["reason"] == "lost"
+    assert step(failed, failed["error"]["step"])["status"] == "failed"
+    following = run.snapshots.get(failed["next_snapshot_id"])
+    assert following["status"] == "scheduled" and following["start"] == "2026-08-17"
+    assert advance_snapshots(run) == 0  # failed once
