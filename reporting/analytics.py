@@ -105,7 +105,8 @@ def brand_mentions(
 
 
 # --- volume and share ----------------------------------------------------------------------
-def _brand_order(mentions: pd.DataFrame, brands: Sequence[str] | None) -> list[str]:
+def brand_order(mentions: pd.DataFrame, brands: Sequence[str] | None) -> list[str]:
+    """`brands` in their order without repeats, or (None) the mentioned brands, most first."""
     if brands is not None:
         return list(dict.fromkeys(brands))
     return mentions["brand"].value_counts(sort=True).index.tolist()
@@ -122,7 +123,7 @@ def mention_volume(
 
     `freq` is a pandas period alias: "W" (weeks starting Monday), "D", "M".
     """
-    columns = _brand_order(mentions, brands)
+    columns = brand_order(mentions, brands)
     if mentions.empty:
         empty = pd.DataFrame(0, index=pd.DatetimeIndex([], name="period"), columns=columns)
         return empty.astype("int64")
@@ -137,7 +138,7 @@ def mention_volume(
 
 def share_of_voice(mentions: pd.DataFrame, brands: Sequence[str] | None = None) -> pd.DataFrame:
     """brand, mentions, share (% of all mentions), largest first."""
-    counts = mentions["brand"].value_counts().reindex(_brand_order(mentions, brands), fill_value=0)
+    counts = mentions["brand"].value_counts().reindex(brand_order(mentions, brands), fill_value=0)
     total = int(counts.sum())
     sov = pd.DataFrame({
         "brand": counts.index.astype(str),
@@ -155,7 +156,7 @@ def share_by_subreddit(
     none). One row per subreddit (of `docs` or `mentions`) x brand; subreddits with the most
     brand mentions first (ties by name), brands in `brands` order (default most mentioned
     first)."""
-    order = _brand_order(mentions, brands)
+    order = brand_order(mentions, brands)
     mentions = mentions[mentions["brand"].isin(order)]
     subs = docs["subreddit"].value_counts()
     every = sorted(set(subs.index) | set(mentions["subreddit"]))
@@ -185,7 +186,7 @@ def share_by_period(
     against the previous period; NaN for the first period and next to a period without
     mentions). Every period from the first to the last document of `docs` (or mention) is
     listed, oldest first, brands in `brands` order (default most mentioned first)."""
-    order = _brand_order(mentions, brands)
+    order = brand_order(mentions, brands)
     counts = mention_volume(mentions[mentions["brand"].isin(order)], freq, order)
     if len(docs):
         created = docs["created"].dt.tz_convert("UTC").dt.tz_localize(None)
@@ -214,7 +215,7 @@ def share_change(
 ) -> pd.DataFrame:
     """Share of voice before and after `split_date` (UTC midnight): brand, share_before,
     share_after, change (percentage points), biggest gain first."""
-    order = _brand_order(mentions, brands)
+    order = brand_order(mentions, brands)
     before = mentions["created"] < _utc_midnight(split_date)
     first = share_of_voice(mentions[before], order).set_index("brand")["share"]
     second = share_of_voice(mentions[~before], order).set_index("brand")["share"]

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from reporting.analytics import brand_order
+
 POSITIVE = 0.05  # compound >= POSITIVE is positive
 NEGATIVE = -0.05  # compound <= NEGATIVE is negative
 SENTIMENT_COLUMNS = ["brand", "mentions", "positive", "neutral", "negative", "net", "mean"]
@@ -94,12 +96,6 @@ def _summarise(scored: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out
 
 
-def _brand_order(mentions: pd.DataFrame, brands: Sequence[str] | None) -> list[str]:
-    if brands is not None:
-        return list(dict.fromkeys(brands))
-    return mentions["brand"].value_counts(sort=True).index.tolist()
-
-
 def brand_sentiment(
     docs: pd.DataFrame,
     mentions: pd.DataFrame,
@@ -113,7 +109,7 @@ def brand_sentiment(
     when already computed. Rows follow `brands` (default: most mentioned first); a brand
     without mentions has mentions 0 and NaN elsewhere.
     """
-    order = _brand_order(mentions, brands)
+    order = brand_order(mentions, brands)
     scored = _scored_mentions(docs, mentions[mentions["brand"].isin(order)], scores)
     table = _summarise(scored, ["brand"]).reindex(order)
     table["mentions"] = table["mentions"].fillna(0).astype("int64")
@@ -130,7 +126,7 @@ def sentiment_by_period(
     """brand_sentiment per period and brand: `period` (start, UTC, tz-naive like
     analytics.mention_volume; "W" weeks start on Monday), then brand_sentiment's columns.
     Only (period, brand) pairs with mentions; periods oldest first, brands in `brands` order."""
-    order = _brand_order(mentions, brands)
+    order = brand_order(mentions, brands)
     scored = _scored_mentions(docs, mentions[mentions["brand"].isin(order)], scores)
     columns = ["period", *SENTIMENT_COLUMNS]
     if scored.empty:

@@ -45,8 +45,17 @@ class PooledKernel:
     pid: int
     connection_file: Path
 
+    def __post_init__(self) -> None:
+        try:  # taken at once: psutil then knows its start time
+            self._process: psutil.Process | None = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            self._process = None
+
     def discard(self) -> None:
-        kill_tree(self.pid)
+        # Killed only if it is still this kernel: the template reaps kernels as they exit (a
+        # cancelled run's kernel is killed by the job), and the pid may be reused by then.
+        if self._process is not None and self._process.is_running():
+            kill_tree(self.pid)
         self.connection_file.unlink(missing_ok=True)
 
 

@@ -42,13 +42,13 @@ from reporting.snapshots import (
     start_job_id,
 )
 from reporting.store import open_store
-from reporting.tasks import TaskRepository, TaskStatus, new_task, utcnow
+from reporting.tasks import FINAL, TaskRepository, TaskStatus, new_task, utcnow
 
 log = logging.getLogger(__name__)
 
 CHUNK_NOTEBOOK = "snapshot_brand"
 CHUNK_RETRY = {"max_attempts": 2, "backoff_seconds": 30.0}
-TERMINAL = {TaskStatus.success.value, TaskStatus.failed.value, TaskStatus.cancelled.value}
+TERMINAL = {s.value for s in FINAL}  # a chunk task in one of these has ended
 
 
 class StepError(ReportbookError):
