@@ -43,7 +43,7 @@ $(N8N_STAMP): tools/n8n/package.json tools/n8n/package-lock.json tools/n8n/insta
 n8n: $(N8N_STAMP) ## install n8n for the tests (under the data dir, var/n8n/)
 
 test: setup node_modules/.installed $(N8N_STAMP) ## run the whole test suite
-	$(BIN)/python -m pytest
+	REPORTBOOK_N8N_DIR="$(abspath $(N8N_DIR))" $(BIN)/python -m pytest
 
 api: setup ## the API alone (needs REDIS_URL)
 	$(BIN)/uvicorn --factory service.main:create_app --port $(PORT) --reload

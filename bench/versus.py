@@ -121,7 +121,7 @@ def jupyter_scheduler(data_dir: Path, work: Path) -> Iterator[tuple[httpx.Client
     try:
         try:
             wait_for_port(port, timeout=60, process=process)
-        except RuntimeError:
+        except (RuntimeError, TimeoutError):
             log.flush()
             print((work / "jupyter-server.log").read_text()[-3000:], file=sys.stderr)
             raise

@@ -16,7 +16,8 @@ from reporting.store import Backend, open_store
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def sample_store(tmp_path_factory):
+    """One embedded store for the module, seeded once (by `seeded`)."""
     settings = load_settings(data_dir=tmp_path_factory.mktemp("data"), mongodb_uri=None)
     store = open_store(settings)
     assert store.backend is Backend.embedded
@@ -25,9 +26,9 @@ def store(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def seeded(store):
-    inserted = seed_sample_data(store.db)
-    return inserted, RedditRepository(store.db)
+def seeded(sample_store):
+    inserted = seed_sample_data(sample_store.db)
+    return inserted, RedditRepository(sample_store.db)
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +49,13 @@ def post(id_: str, created: str, subreddit: str = "espresso", product: str = "ed
     }  # fmt: skip
 
 
-def test_seeding_inserts_everything_once(store, seeded, sample):
+def test_seeding_inserts_everything_once(sample_store, seeded, sample):
     inserted, repo = seeded
     posts, comments = sample
     assert inserted == len(posts)
     assert repo.count_posts(SAMPLE_PRODUCT) == len(posts)
     assert repo.count_comments(SAMPLE_PRODUCT) == len(comments)
-    assert seed_sample_data(store.db) == 0
+    assert seed_sample_data(sample_store.db) == 0
     assert repo.count_posts(SAMPLE_PRODUCT) == len(posts)
     assert repo.count_comments(SAMPLE_PRODUCT) == len(comments)
 
@@ -94,7 +95,7 @@ def test_subreddit_filter_is_case_insensitive(seeded, sample):
     assert len(comments) == sum(c["subreddit"] == "homebarista" for c in sample[1])
 
 
-def test_period_edges_and_products_are_separate(store, seeded):
+def test_period_edges_and_products_are_separate(seeded):
     _, repo = seeded
     repo.insert_posts([
         post("a", "2026-06-30T23:59:59"),
@@ -172,7 +173,7 @@ def test_spans_follow_what_is_stored(store):
     assert not repo._reads_whole_product(repo.posts, "spans", "2026-07-01", "2026-07-31")
 
 
-def test_spans_of_data_stored_before_them_are_made_at_startup(store, seeded):
+def test_spans_of_data_stored_before_them_are_made_at_startup(seeded):
     _, repo = seeded
     repo.posts.insert_many([post("o1", "2026-05-02T00:00:00", product="old"),
                             post("o2", "2026-05-09T12:00:00", product="old")])  # fmt: skip
