@@ -15,21 +15,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from starlette.concurrency import run_in_threadpool
 
 from reporting.access import Principal, Role
 from reporting.errors import InvalidInput, NotFound, ReportbookError, Unauthenticated
 from reporting.ingestion import IngestionSource, IngestionStatus, actor
-from reporting.reddit_import import CONTENT_TYPES, DumpFormat, ingest, read_dump
+from reporting.reddit_import import CONTENT_TYPES, DumpFormat
 from reporting.sov_scrapes import as_utc
 from service.deps import Context
-from service.routers.raw import spool_body
+from service.reddit_ingest import SPOOL_BYTES, import_stream, spool_body
 from service.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/inbound/n8n", tags=["inbound (n8n)"])
 
 MAX_ROWS = 10_000  # rows in one share-of-voice delivery
-SPOOL_BYTES = 4 * 2**20
 SECRET_HEADER = "X-Reportbook-Secret"
 
 
@@ -172,14 +170,8 @@ async def deliver_reddit(
         size = await spool_body(request, spool)
         if not size:
             raise InvalidInput([{"loc": ["body"], "msg": "the body is empty", "type": "empty"}])
-        run = await run_in_threadpool(
-            ingest, context.ingestions, context.reddit, target, read_dump(spool, fmt),
-            source=IngestionSource.api, started_by=started_by, format=fmt.value,
-        )  # fmt: skip
-    context.audit.record(caller, "reddit.imported", "product", target["_id"], run_id=run["_id"],
-                         status=run["status"], execution_id=execution_id, **run["counts"])  # fmt: skip
-    if run["status"] == IngestionStatus.failed:
-        raise InvalidInput([{"loc": ["body"], "type": "unreadable",
-                             "msg": f"{run['error']} (ingestion run {run['_id']})"}])  # fmt: skip
+        run = await import_stream(context, caller, target, spool, fmt, loc=["body"],
+                                  source=IngestionSource.api, started_by=started_by,
+                                  execution_id=execution_id)  # fmt: skip
     return RedditDeliveryOut(id=run["_id"], product_id=target["_id"], status=run["status"],
                              counts=run["counts"], error=run.get("error"))  # fmt: skip

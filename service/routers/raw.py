@@ -9,24 +9,23 @@ from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from reporting.errors import InvalidInput, NotFound
+from reporting.errors import NotFound
 from reporting.ingestion import (
     MAX_REJECTED_KEPT,
     IngestionSource,
     IngestionStatus,
     actor,
 )
-from reporting.reddit_dumps import CONTENT_TYPES, DumpFormat, detect_format, read_dump
-from reporting.reddit_import import MAX_TEXT_CHARS, ingest
+from reporting.reddit_dumps import CONTENT_TYPES, DumpFormat, detect_format
+from reporting.reddit_import import MAX_TEXT_CHARS
 from service.deps import Context, CurrentScope, Reader, Writer
+from service.reddit_ingest import SPOOL_BYTES, import_stream, spool_body, unprocessable
 from service.routers.products import visible_product
 
 router = APIRouter(prefix="/v1/products/{product_id}/raw/reddit", tags=["raw data"])
 
-SPOOL_BYTES = 4 * 2**20  # a request body larger than this is spooled to a temporary file
 FORMATS = "use .jsonl/.ndjson (JSON lines), .json (array or Reddit listing) or .csv"
 
 
@@ -97,20 +96,6 @@ def _out(run: dict[str, Any], model: type[IngestionSummary] = IngestionOut) -> A
     return model(id=run["_id"], **{k: v for k, v in run.items() if k != "_id"})
 
 
-def _unprocessable(loc: list[str], msg: str, type_: str) -> InvalidInput:
-    return InvalidInput([{"loc": loc, "msg": msg, "type": type_}])
-
-
-async def spool_body(request: Request, spool: IO[bytes]) -> int:
-    """Copy the request body to `spool` (a file: uploads may be large); returns its size."""
-    size = 0
-    async for chunk in request.stream():
-        spool.write(chunk)
-        size += len(chunk)
-    spool.seek(0)
-    return size
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IngestionOut,
              openapi_extra={"requestBody": _BODY})  # fmt: skip
 async def import_reddit(
@@ -130,33 +115,27 @@ async def import_reddit(
             form = await resources.enter_async_context(request.form())
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
-                raise _unprocessable(loc, "send the dump as the multipart field `file`", "missing")
+                raise unprocessable(loc, "send the dump as the multipart field `file`", "missing")
             fmt = detect_format(upload.filename, upload.content_type)
             if fmt is None:
-                raise _unprocessable(loc, f"unsupported format {upload.filename!r}: {FORMATS}",
+                raise unprocessable(loc, f"unsupported format {upload.filename!r}: {FORMATS}",
                                      "unsupported_format")  # fmt: skip
             if not upload.size:
-                raise _unprocessable(loc, "the file is empty", "empty")
+                raise unprocessable(loc, "the file is empty", "empty")
             stream, filename, source = upload.file, upload.filename, IngestionSource.upload
         else:
             loc = ["body"]
             fmt = CONTENT_TYPES.get(media) or (DumpFormat.ndjson if media == "text/plain" else None)
             if fmt is None:
-                raise _unprocessable(["header", "content-type"], f"unsupported content type "
+                raise unprocessable(["header", "content-type"], f"unsupported content type "
                                      f"{media or None!r}: send application/x-ndjson, "
                                      "application/json, text/csv or a multipart `file`",
                                      "unsupported_format")  # fmt: skip
             if not await spool_body(request, spool):
-                raise _unprocessable(loc, "the body is empty", "empty")
+                raise unprocessable(loc, "the body is empty", "empty")
             filename, source = None, IngestionSource.api
-        run = await run_in_threadpool(  # the store's calls block: off the event loop
-            ingest, context.ingestions, context.reddit, product, read_dump(stream, fmt),
-            source=source, started_by=actor(principal), filename=filename, format=fmt.value,
-        )  # fmt: skip
-    context.audit.record(principal, "reddit.imported", "product", product_id, run_id=run["_id"],
-                         status=run["status"], **run["counts"])  # fmt: skip
-    if run["status"] == IngestionStatus.failed:
-        raise _unprocessable(loc, f"{run['error']} (ingestion run {run['_id']})", "unreadable")
+        run = await import_stream(context, principal, product, stream, fmt, loc=loc,
+                                  source=source, started_by=actor(principal), filename=filename)  # fmt: skip
     return _out(run)
 
 
