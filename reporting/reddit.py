@@ -69,8 +69,13 @@ def _bounds(start: date | str, end: date | str) -> tuple[float, float]:
     return lo, hi
 
 
+def subreddit_name(text: str) -> str:
+    """A subreddit's name as Reddit writes it in URLs: `r/Coffee`, `/r/Coffee` -> `Coffee`."""
+    return text.strip().removeprefix("/").removeprefix("r/")
+
+
 def _names(subreddits: Sequence[str]) -> list[str]:
-    return [s.removeprefix("r/") for s in subreddits]
+    return [subreddit_name(s) for s in subreddits]
 
 
 def _in_period(

@@ -28,7 +28,7 @@ from reporting.ingestion import (
     IngestionRepository,
     IngestionSource,
 )
-from reporting.reddit import RedditRepository
+from reporting.reddit import RedditRepository, subreddit_name
 from reporting.reddit_dumps import (  # reading dumps; re-exported: this is the entry point
     CONTENT_TYPES,
     DumpFormat,
@@ -163,7 +163,7 @@ def normalise(
     permalink = _permalink(data)
     from_link = PERMALINK.match(permalink)
     subreddit = _text(data, "subreddit") or _text(data, "subreddit_name_prefixed")
-    subreddit = subreddit.strip().removeprefix("/").removeprefix("r/")
+    subreddit = subreddit_name(subreddit)
     if not subreddit and from_link:
         subreddit = from_link.group(1)
     author = data.get("author")

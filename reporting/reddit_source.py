@@ -20,7 +20,7 @@ import httpx
 
 from reporting.errors import ReportbookError
 from reporting.ingestion import IngestionRepository, IngestionSource
-from reporting.reddit import RedditRepository
+from reporting.reddit import RedditRepository, subreddit_name
 from reporting.reddit_dumps import Row
 from reporting.reddit_import import ingest
 
@@ -84,7 +84,7 @@ class RedditSource:
 
     def posts(self, subreddit: str, query: str | None = None, limit: int = 1000) -> Iterator[Row]:
         """Up to `limit` posts of r/`subreddit` (newest first, or matching `query`) as rows."""
-        subreddit = subreddit.strip().removeprefix("/").removeprefix("r/")
+        subreddit = subreddit_name(subreddit)
         path = f"/r/{subreddit}/search.json" if query else f"/r/{subreddit}/new.json"
         params: dict[str, Any] = {"limit": PAGE_SIZE, "raw_json": 1}
         if query:
@@ -160,7 +160,7 @@ def fetch(
     limit: int = 1000,
 ) -> dict[str, Any]:
     """Import up to `limit` posts of a subreddit for `product` as one ingestion run."""
-    what = f"r/{subreddit.removeprefix('r/')} " + (f"search {query!r}" if query else "new")
+    what = f"r/{subreddit_name(subreddit)} " + (f"search {query!r}" if query else "new")
     return ingest(runs, reddit, product, source.posts(subreddit, query, limit),
                   source=IngestionSource.reddit_api, started_by=started_by, filename=what,
                   format="listing")  # fmt: skip

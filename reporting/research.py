@@ -17,6 +17,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from reporting.data_versions import DataVersions
 from reporting.errors import ReportbookError
 from reporting.journey import DEFAULT_STAGE_RULES, Stage
+from reporting.reddit import subreddit_name
 from reporting.tasks import utcnow
 
 SUBREDDIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
@@ -77,7 +78,7 @@ class Research(BaseModel):
     @field_validator("subreddits")
     @classmethod
     def _subreddits(cls, subreddits: list[str]) -> list[str]:
-        names = [s.strip().removeprefix("/").removeprefix("r/") for s in subreddits]
+        names = [subreddit_name(s) for s in subreddits]
         bad = [s for s in names if not SUBREDDIT.match(s)]
         if bad:
             raise ValueError(f"not a subreddit name: {', '.join(bad)}")

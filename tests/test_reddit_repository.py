@@ -90,6 +90,8 @@ def test_subreddit_filter_is_case_insensitive(seeded, sample):
     in_july = [p for p in sample[0] if p["created_utc"] < ts("2026-08-01T00:00:00")]
     expected = Counter(p["subreddit"] for p in in_july if p["subreddit"] in ("Coffee", "Cafe"))
     assert Counter(posts["subreddit"]) == expected
+    spelled = repo.load_posts(SAMPLE_PRODUCT, "2026-07-01", "2026-07-31", [" /r/COFFEE", "/r/cafe"])
+    assert spelled["id"].tolist() == posts["id"].tolist()  # as a URL writes them
     comments = repo.load_comments(SAMPLE_PRODUCT, "2026-07-01", "2026-09-30", ["homebarista"])
     assert set(comments["subreddit"]) == {"homebarista"}
     assert len(comments) == sum(c["subreddit"] == "homebarista" for c in sample[1])
