@@ -74,12 +74,7 @@ class Execution:
     data: dict[str, Any] = field(repr=False)
     started_at: dt.datetime | None
     stopped_at: dt.datetime | None
-    error: str | None = None
     workflow_id: str | None = None
-
-    @property
-    def last_node(self) -> str | None:
-        return self.data.get("resultData", {}).get("lastNodeExecuted")
 
     def output(self, node: str) -> list[dict[str, Any]]:
         """The JSON items `node` output on its last run (empty if it did not run)."""
@@ -101,18 +96,16 @@ class N8nClient:
         *,
         first_delay: float = 0.2,
         max_delay: float = 5.0,
-        webhook_headers: dict[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """`timeout`: one HTTP request's limit; `first_delay` doubles up to `max_delay` between
-        polls; `webhook_headers` go with each trigger (a Webhook node's Header Auth)."""
+        polls."""
         self.base_url = (base_url or "").rstrip("/") or None
         self.api_key = api_key or None
         self.timeout = timeout
         self.first_delay = first_delay
         self.max_delay = max_delay
-        self.webhook_headers = webhook_headers or {}
         self._clock = clock
         self._sleep = sleep
 
@@ -127,7 +120,7 @@ class N8nClient:
         except (TypeError, ValueError) as exc:
             raise StepFailed(FailureReason.trigger_failed, f"the payload for {webhook_path!r} "
                              f"is not JSON: {exc}") from exc  # fmt: skip
-        headers = {"Content-Type": "application/json", **self.webhook_headers}
+        headers = {"Content-Type": "application/json"}
         try:
             with self._http() as http:
                 response = http.post(url, content=body, headers=headers)

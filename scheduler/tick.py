@@ -109,10 +109,10 @@ def run_scheduler(settings: Settings, stop: threading.Event) -> None:
                 due_tick = time.monotonic() >= next_tick
                 if due_tick:
                     next_tick = time.monotonic() + settings.scheduler_interval_seconds
-                # Retries are not left waiting for the (hourly) tick.
+                # Retries and due snapshots are not left waiting for the (hourly) tick.
                 if count := tick(tasks, queue, retries_only=not due_tick):
                     log.info("enqueued %d due task(s)", count)
-                if due_tick and (count := tick_snapshots(pipeline.snapshots, queue)):
+                if count := tick_snapshots(pipeline.snapshots, queue):  # one indexed query
                     log.info("launched %d due snapshot(s)", count)
                 advance_snapshots(pipeline)
                 queue.beat_scheduler()
