@@ -22,14 +22,14 @@ import nbformat
 
 from reporting.artifacts import ArtifactStore, open_artifacts
 from reporting.errors import ReportbookError
-from reporting.export import ReportMeta, export_combined, period_label
 from reporting.notebooks import NotebookCatalog
 from reporting.products import ProductRepository
 from reporting.queue import TaskQueue, enqueue_now
 from reporting.reddit import RedditRepository
 from reporting.research import ResearchRepository
 from reporting.settings import Settings, load_settings
-from reporting.snapshot_metrics import changes, changes_markdown, measure
+from reporting.snapshot_document import snapshot_pdf
+from reporting.snapshot_metrics import measure
 from reporting.snapshots import (
     AGGREGATE,
     ENDED,
@@ -256,16 +256,7 @@ class SnapshotRun:
         )
         metrics = measure(posts, comments, research["brands"], research.get("aliases") or {})
         previous = self.snapshots.previous_succeeded(snapshot)
-        delta = changes(metrics, previous["metrics"]) if previous else None
-        intro = changes_markdown(snapshot, metrics, previous, delta)
-        meta = ReportMeta(
-            title=f"Weekly snapshot: {snapshot['product_name']}",
-            product=snapshot["product_name"],
-            period=period_label(snapshot["start"], snapshot["end"]),
-        )
-        # One contents entry per brand: every brand has the same subsections.
-        _, pdf = export_combined(self._chunk_notebooks(snapshot), meta, intro,
-                                 subsections_in_contents=False)  # fmt: skip
+        pdf, delta = snapshot_pdf(self._chunk_notebooks(snapshot), snapshot, metrics, previous)
         self.artifacts.put(snapshot["_id"], "snapshot.pdf", pdf)
         artifacts = [{"kind": "pdf", "name": "snapshot.pdf", "size": len(pdf)}]
         self.snapshots.set(snapshot["_id"], metrics=metrics, changes=delta, artifacts=artifacts,

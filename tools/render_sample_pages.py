@@ -84,11 +84,11 @@ def snapshot(data_dir: Path) -> bytes:
     import nbformat
     import papermill
 
-    from reporting.export import ReportMeta, export_combined, period_label
     from reporting.reddit import RedditRepository
     from reporting.sample_data import SAMPLE_PRODUCT, SAMPLE_PRODUCT_NAME, sample_research
     from reporting.settings import load_settings
-    from reporting.snapshot_metrics import changes, changes_markdown, measure
+    from reporting.snapshot_document import snapshot_pdf
+    from reporting.snapshot_metrics import measure
     from reporting.store import open_store
 
     research = sample_research()
@@ -109,12 +109,9 @@ def snapshot(data_dir: Path) -> bytes:
                                        "brand": brand, "start": start, "end": end,
                                        "aliases": research.aliases})  # fmt: skip
         chunks.append(nbformat.read(executed, as_version=4))
-    intro = changes_markdown({"product_name": SAMPLE_PRODUCT_NAME}, now,
-                             {"start": previous_start, "end": previous_end},
-                             changes(now, before))  # fmt: skip
-    meta = ReportMeta(title=f"Weekly snapshot: {SAMPLE_PRODUCT_NAME}",
-                      product=SAMPLE_PRODUCT_NAME, period=period_label(start, end))  # fmt: skip
-    return export_combined(chunks, meta, intro, subsections_in_contents=False)[1]
+    this = {"product_name": SAMPLE_PRODUCT_NAME, "start": start, "end": end}
+    previous = {"start": previous_start, "end": previous_end, "metrics": before}
+    return snapshot_pdf(chunks, this, now, previous)[0]
 
 
 def memo() -> bytes:
