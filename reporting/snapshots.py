@@ -55,9 +55,6 @@ class StepStatus(StrEnum):
     skipped = "skipped"
 
 
-ENDED = (SnapshotStatus.succeeded, SnapshotStatus.failed, SnapshotStatus.cancelled)
-
-
 def new_snapshot(
     product: dict[str, Any],
     start: dt.date,
@@ -182,6 +179,9 @@ class SnapshotRepository:
             {"snapshot_id": snapshot_id, "status": from_.value},
             {"$set": {"status": to.value, **changes}},
         )
+
+    def delete(self, snapshot_id: str) -> bool:
+        return self.collection.delete_one({"snapshot_id": snapshot_id}).deleted_count == 1
 
     def set(self, snapshot_id: str, **changes: Any) -> dict[str, Any] | None:
         return self._transition({"snapshot_id": snapshot_id}, {"$set": changes})

@@ -32,7 +32,6 @@ from reporting.snapshot_document import snapshot_pdf
 from reporting.snapshot_metrics import measure
 from reporting.snapshots import (
     AGGREGATE,
-    ENDED,
     RECUR_AFTER,
     SnapshotRepository,
     SnapshotStatus,
@@ -232,10 +231,7 @@ class SnapshotRun:
                               from_=SnapshotStatus.aggregating)  # fmt: skip
         snapshot = self.snapshots.get(snapshot_id) or snapshot
         self.snapshots.set_step(snapshot, "aggregate", StepStatus.succeeded, detail)
-        ended = self.snapshots.move(snapshot_id, SnapshotStatus.aggregating,
-                                    SnapshotStatus.succeeded, finished_at=utcnow())  # fmt: skip
-        if ended is not None:
-            self._schedule_next(ended)
+        self._end(snapshot_id, SnapshotStatus.aggregating, SnapshotStatus.succeeded)
         return SnapshotStatus.succeeded.value
 
     def _chunk_notebooks(self, snapshot: dict[str, Any]) -> list[nbformat.NotebookNode]:
@@ -275,31 +271,33 @@ class SnapshotRun:
         snapshot = self.snapshots.get(snapshot_id)
         assert snapshot is not None
         self.snapshots.set_step(snapshot, step_name, StepStatus.failed, error=error)
-        ended = self.snapshots.move(
-            snapshot_id,
-            from_,
-            SnapshotStatus.failed,
-            finished_at=utcnow(),
-            error={"step": step_name, **error},
-        )
+        self._end(snapshot_id, from_, SnapshotStatus.failed, error={"step": step_name, **error})
         log.warning("snapshot %s failed at %s: %s", snapshot_id, step_name, error["message"])
-        if ended is not None:
-            self._schedule_next(ended)
         return SnapshotStatus.failed.value
 
-    def _schedule_next(self, snapshot: dict[str, Any]) -> None:
-        """The product's next weekly snapshot, 7 days after this one ended."""
-        assert snapshot["status"] in {s.value for s in ENDED}
+    def _end(
+        self, snapshot_id: str, from_: SnapshotStatus, to: SnapshotStatus, **changes: Any
+    ) -> dict[str, Any] | None:
+        """from_ -> to (succeeded or failed), with the product's next weekly snapshot, 7 days
+        after this one ended, named in the same update: whoever sees the snapshot ended also
+        sees its successor. The successor is stored first and removed again if the snapshot
+        was no longer `from_` (cancelled, or ended by another process)."""
+        snapshot = self.snapshots.get(snapshot_id)
+        assert snapshot is not None
+        finished_at = utcnow()
+        nxt = None
         product = self.products.get(snapshot["product_id"])
-        if product is None or snapshot["status"] == SnapshotStatus.cancelled.value:
-            return
-        start, end = following_week(snapshot)
-        nxt = self.snapshots.insert(new_snapshot(
-            product, start, end, snapshot["created_by"],
-            run_at=snapshot["finished_at"] + RECUR_AFTER, previous_snapshot_id=snapshot["_id"],
-        ))  # fmt: skip
-        self.snapshots.set(snapshot["_id"], next_snapshot_id=nxt["_id"],
-                           next_run_at=nxt["run_at"])  # fmt: skip
+        if product is not None:
+            start, end = following_week(snapshot)
+            nxt = self.snapshots.insert(new_snapshot(
+                product, start, end, snapshot["created_by"],
+                run_at=finished_at + RECUR_AFTER, previous_snapshot_id=snapshot_id,
+            ))  # fmt: skip
+            changes.update(next_snapshot_id=nxt["_id"], next_run_at=nxt["run_at"])
+        ended = self.snapshots.move(snapshot_id, from_, to, finished_at=finished_at, **changes)
+        if ended is None and nxt is not None:
+            self.snapshots.delete(nxt["_id"])
+        return ended
 
 
 def advance_snapshots(run: SnapshotRun) -> int:

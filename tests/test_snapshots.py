@@ -180,6 +180,25 @@ def test_no_data_for_the_period_fails_at_scrape_naming_the_import(run, product):
     assert run.snapshots.get(failed["next_snapshot_id"])["status"] == "scheduled"
 
 
+def test_an_aggregate_run_twice_at_once_ends_the_snapshot_once_with_one_successor(run, product):
+    """Two aggregate jobs for one snapshot (a redelivery while the first still runs): each
+    stores a successor before ending it, and the one that loses the move removes its own."""
+    snapshot = _running(run, product)
+    run.start(snapshot["_id"])
+    _end_chunks(run, snapshot, [TaskStatus.success] * 5)
+    assert run.advance(snapshot["_id"]) == "aggregating"
+    threads = [threading.Thread(target=run.aggregate, args=(snapshot["_id"],)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ended = run.snapshots.get(snapshot["_id"])
+    assert ended["status"] in ("succeeded", "failed")
+    others = [s for s in run.snapshots.recent(None, product["_id"]) if s["_id"] != ended["_id"]]
+    assert [s["_id"] for s in others] == [ended["next_snapshot_id"]]
+    assert others[0]["run_at"] == ended["finished_at"] + dt.timedelta(days=7)
+
+
 def test_a_cancelled_snapshot_schedules_nothing(run, product):
     snapshot = run.snapshots.insert(new_snapshot(product, *WEEK, "t"))
     assert run.snapshots.move(snapshot["_id"], SnapshotStatus.scheduled, SnapshotStatus.cancelled)
