@@ -64,6 +64,7 @@ def end_attempt(
         and not task.get("cancel_requested")
         and task["attempt"] < task["attempts_allowed"]
     )
+    successor = None
     if retry:
         changes = {**common, "status": TaskStatus.pending.value, "queued_at": None,
                    "run_at": now + backoff(task)}  # fmt: skip
@@ -71,25 +72,33 @@ def end_attempt(
         changes = {**common, "status": outcome.status.value, "finished_at": now}
         if outcome.status is TaskStatus.success:
             changes.update(outcome.recorded)
+        successor = _store_successor(tasks, task, outcome.status, now)
+        if successor is not None:
+            changes.update(next_task_id=successor["_id"], next_run_at=successor["run_at"])
     ended = tasks.end_attempt(task["_id"], task["attempt"], changes, record)
     if ended is None:
+        if successor is not None:
+            tasks.delete(successor["_id"])
         log.warning("attempt %s of task %s was already closed", task["attempt"], task["_id"])
         return None
-    if not retry:
-        ended = schedule_next(tasks, ended, now) or ended
+    if successor is not None and ended["paused"] != successor["paused"]:
+        tasks.update_pending(successor["_id"], {"paused": ended["paused"]})  # paused meanwhile
     return ended
 
 
-def schedule_next(
-    tasks: TaskRepository, task: dict[str, Any], now: dt.datetime
+def _store_successor(
+    tasks: TaskRepository, task: dict[str, Any], status: TaskStatus, now: dt.datetime
 ) -> dict[str, Any] | None:
-    """Create the next occurrence of a recurring task that ended (not for a cancelled one:
-    cancelling stops a series; pausing suspends it). Returns the ended task, updated."""
-    if not task.get("recurrence") or task["status"] == TaskStatus.cancelled.value:
+    """The next occurrence of a recurring task whose run ends now with `status` (none for a
+    cancelled one: cancelling stops a series; pausing suspends it). It is stored before the
+    run is ended, so that the update that ends the run also names it: whoever sees the run
+    ended sees what comes next."""
+    if not task.get("recurrence") or status is TaskStatus.cancelled:
         return None
     rule = Recurrence.model_validate(task["recurrence"])
-    run_at = rule.next_run(task["run_at"], task["finished_at"], now)
-    nxt = tasks.insert(
+    run_at = rule.next_run(task["run_at"], now, now)
+    assert run_at is not None  # the run has finished, so every rule knows its next time
+    return tasks.insert(
         new_task(
             task["notebook"], task["parameters"], task["created_by"], run_at,
             product_id=task["product_id"], folder_id=task["folder_id"],
@@ -97,5 +106,3 @@ def schedule_next(
             series_id=task["series_id"], previous_task_id=task["_id"], paused=task["paused"],
         )
     )  # fmt: skip
-    assert run_at is not None  # the run has finished, so every rule knows its next time
-    return tasks.link_next(task["_id"], nxt["_id"], run_at)

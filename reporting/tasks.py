@@ -317,12 +317,8 @@ class TaskRepository:
             },
         )
 
-    def link_next(
-        self, task_id: str, next_task_id: str, next_run_at: dt.datetime
-    ) -> dict[str, Any] | None:
-        return self._transition(
-            {"_id": task_id}, {"$set": {"next_task_id": next_task_id, "next_run_at": next_run_at}}
-        )
+    def delete(self, task_id: str) -> bool:
+        return self.collection.delete_one({"task_id": task_id}).deleted_count == 1
 
     def set_series_paused(self, series_id: str, paused: bool) -> int:
         """Pause or resume a recurring series: its waiting and running occurrences (a running

@@ -43,10 +43,13 @@ def test_failure_with_attempts_left_is_retried_after_an_exponential_backoff(task
     assert [a["worker_id"] for a in final["attempts"]] == ["worker-1", "worker-2", "worker-1"]
 
 
-def test_an_attempt_is_closed_once(tasks):
-    task = _running(tasks)
-    assert end_attempt(tasks, task, FAILED)["status"] == "failed"
+def test_an_attempt_is_closed_once_and_its_series_goes_on_once(tasks):
+    task = _running(tasks, recurrence={"every": "1h", "anchor": "scheduled"})
+    ended = end_attempt(tasks, task, FAILED)
+    assert ended["status"] == "failed"
     assert end_attempt(tasks, task, Outcome(TaskStatus.success)) is None  # e.g. reaped already
+    series = tasks.collection.find({"series_id": task["series_id"]})
+    assert sorted(t["_id"] for t in series) == sorted([task["_id"], ended["next_task_id"]])
 
 
 def test_a_cancelled_run_is_not_retried(tasks):
@@ -79,6 +82,6 @@ def test_a_cancelled_occurrence_ends_the_series_and_a_paused_one_passes_pause_on
     ended = end_attempt(tasks, task, Outcome(TaskStatus.cancelled))
     assert ended["next_task_id"] is None
     paused = _running(tasks, recurrence={"every": "1h", "anchor": "scheduled"})
-    assert tasks.set_series_paused(paused["series_id"], True) == 1
-    ended = end_attempt(tasks, tasks.get(paused["_id"]), Outcome(TaskStatus.success))
-    assert tasks.get(ended["next_task_id"])["paused"] is True
+    assert tasks.set_series_paused(paused["series_id"], True) == 1  # while the run went on
+    ended = end_attempt(tasks, paused, Outcome(TaskStatus.success))
+    assert ended["paused"] is True and tasks.get(ended["next_task_id"])["paused"] is True
