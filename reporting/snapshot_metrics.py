@@ -1,8 +1,8 @@
 """What a snapshot measures, and what changed since the previous one. Pure functions, no I/O.
 
-    m = measure(posts, comments, brands, aliases)   # stored on the snapshot (plain JSON)
+    m = measure(posts, comments, brands, aliases, scraped)  # stored on the snapshot (JSON)
     d = changes(m, previous["metrics"])             # share-of-voice and sentiment movement,
-                                                    # new and growing themes
+                                                    # new and growing themes, scraped share
     changes_markdown(snapshot, m, previous, d)      # the section that opens the snapshot PDF
 
 Metrics are lists of records, not dicts keyed by brand: a brand name may hold a dot, which a
@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from reporting import analytics, sentiment, themes
+from reporting.sov_scrapes import share_per_brand
 
 KEPT_TERMS = 1000  # terms stored per snapshot, to tell next week's new themes from old ones
 TOP_THEMES = 15
@@ -34,14 +35,17 @@ def measure(
     comments: pd.DataFrame,
     brands: Sequence[str],
     aliases: Mapping[str, Sequence[str]] | None = None,
+    scraped: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Share of voice, sentiment per brand and the period's themes."""
+    """Share of voice, sentiment per brand and the period's themes; with `scraped` (the
+    snapshot's share-of-voice scrape rows, `reporting.sov_scrapes` columns) also the share of
+    voice the scrape counted, per brand over its sources and queries."""
     docs = analytics.corpus(posts, comments)
     mentions = analytics.brand_mentions(docs, brands, aliases)
     sov = analytics.share_of_voice(mentions, brands).set_index("brand")
     tone = sentiment.brand_sentiment(docs, mentions, brands).set_index("brand")
     terms = themes.themes(docs, n=KEPT_TERMS, brands=brands, aliases=aliases)
-    return {
+    measured = {
         "posts": len(posts),
         "comments": len(comments),
         "mentions": len(mentions),
@@ -59,6 +63,15 @@ def measure(
             for r in terms.itertuples()
         ],
     }
+    if scraped is not None and len(scraped):
+        measured["scraped"] = {
+            "sources": sorted(scraped["source"].dropna().astype(str).unique()),
+            "brands": [
+                {"brand": r.brand, "mentions": int(r.mentions), "share": _number(r.share)}
+                for r in share_per_brand(scraped).itertuples()
+            ],
+        }
+    return measured
 
 
 def _themes_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -73,7 +86,9 @@ def _change(now: float | None, before: float | None) -> float | None:
 
 def changes(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
     """Per brand: share and net sentiment now, before and the change (points), biggest share
-    gain first; then the themes that are new or at least doubled (among this period's top)."""
+    gain first; then the themes that are new or at least doubled (among this period's top);
+    then, when this period has a scrape, its share per brand against the previous scrape's
+    (None without a scrape now; `previous_share` None where the previous one had none)."""
     before = {b["brand"]: b for b in previous["brands"]}
     brands = []
     for b in current["brands"]:
@@ -86,6 +101,15 @@ def changes(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]
             "sentiment_change": _change(b["net_sentiment"], old.get("net_sentiment")),
         })  # fmt: skip
     brands.sort(key=lambda b: (-(b["share_change"] or 0), b["brand"]))
+    scraped = None
+    if "scraped" in current:
+        earlier = (previous.get("scraped") or {}).get("brands", [])
+        shares = {b["brand"]: b["share"] for b in earlier}
+        scraped = [
+            {"brand": b["brand"], "share": b["share"], "previous_share": shares.get(b["brand"]),
+             "share_change": _change(b["share"], shares.get(b["brand"]))}
+            for b in current["scraped"]["brands"]
+        ]  # fmt: skip
     top = _themes_frame(current["themes"]).head(TOP_THEMES * 2)
     fresh = themes.new_themes(top, _themes_frame(previous["themes"])).head(NEW_THEMES)
     return {
@@ -101,6 +125,7 @@ def changes(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]
             }
             for r in fresh.itertuples()
         ],  # fmt: skip
+        "scraped": scraped,
     }
 
 
@@ -133,6 +158,7 @@ def changes_markdown(
     if leader is not None and leader["mentions"]:
         lines.append(f"- **{leader['brand']}** leads with {_pct(leader['share'])} "
                      "of brand mentions.")  # fmt: skip
+    lines += _scraped_markdown(metrics, delta)
     lines += ["", "## What changed since the previous snapshot", ""]
     if previous is None or delta is None:
         lines.append(f"This is the first snapshot of {snapshot['product_name']}; the next one "
@@ -162,3 +188,30 @@ def changes_markdown(
     else:
         lines.append("No new themes this week.")
     return "\n".join(lines) + "\n"
+
+
+def _scraped_markdown(metrics: dict[str, Any], delta: dict[str, Any] | None) -> list[str]:
+    """The share of voice the snapshot's scrape counted (none without a scrape), against the
+    previous snapshot's scrape where it had one."""
+    scraped = metrics.get("scraped")
+    if not scraped:
+        return []
+    before = {b["brand"]: b for b in (delta or {}).get("scraped") or []}
+    total = sum(b["mentions"] for b in scraped["brands"])
+    lines = [
+        "",
+        "## Share of voice in the scrape",
+        "",
+        f"The share-of-voice scrape counted **{total:,}** brand mentions in "
+        f"{', '.join(scraped['sources']) or 'its sources'}.",
+        "",
+        "| Brand | Mentions | Share | Before | Change (pts) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for b in scraped["brands"]:
+        old = before.get(b["brand"], {})
+        lines.append(
+            f"| {_cell(b['brand'])} | {b['mentions']:,} | {_pct(b['share'])} | "
+            f"{_pct(old.get('previous_share'))} | {_points(old.get('share_change'))} |"
+        )
+    return lines

@@ -39,7 +39,9 @@ from reporting.snapshots import (
     following_week,
     new_snapshot,
     start_job_id,
+    step,
 )
+from reporting.sov_scrapes import SovScrapeRepository
 from reporting.store import open_store
 from reporting.tasks import FINAL, TaskRepository, TaskStatus, new_task, utcnow
 
@@ -71,6 +73,7 @@ class SnapshotRun:
         self.products = ProductRepository(db)
         self.research = ResearchRepository(db)
         self.reddit = RedditRepository(db)
+        self.sov_scrapes = SovScrapeRepository(db)
         self.artifacts: ArtifactStore = open_artifacts(settings, self.store)
         self.catalog = NotebookCatalog(settings.notebooks_dir)
         self.queue = queue or TaskQueue(settings)
@@ -140,19 +143,19 @@ class SnapshotRun:
         """Trigger the share-of-voice workflow and wait for it; it posts its rows back to the
         inbound endpoint under this snapshot's id."""
         from reporting.n8n import N8nClient, StepFailed  # only where n8n is configured
-        from reporting.sov_scrapes import SovScrapeRepository
 
         s = self.settings
         client = N8nClient(s.n8n_base_url, s.n8n_api_key_value())
         payload = {"product_id": snapshot["product_id"], "run_id": snapshot["_id"],
-                   "brands": research["brands"], "queries": research["queries"],
+                   "brands": research["brands"],
+                   "queries": step(snapshot, "prompts")["detail"]["queries"],
                    "start": snapshot["start"], "end": snapshot["end"]}  # fmt: skip
         try:
             execution_id = client.trigger(s.n8n_sov_webhook_path or "", payload)
             execution = client.wait(execution_id, s.n8n_poll_timeout_seconds)
         except StepFailed as exc:
             raise StepError("scrape", exc.reason, str(exc), source="n8n") from exc
-        rows = SovScrapeRepository(self.store.db).count(snapshot["product_id"], snapshot["_id"])
+        rows = self.sov_scrapes.count(snapshot["product_id"], snapshot["_id"])
         return {"source": "n8n", "execution_id": execution_id, "sov_rows": rows,
                 "n8n_status": execution.status}  # fmt: skip
 
@@ -250,7 +253,9 @@ class SnapshotRun:
         comments = self.reddit.load_comments(
             snapshot["product_slug"], snapshot["start"], snapshot["end"]
         )
-        metrics = measure(posts, comments, research["brands"], research.get("aliases") or {})
+        scraped = self.sov_scrapes.load(snapshot["product_id"], snapshot["_id"])
+        metrics = measure(posts, comments, research["brands"], research.get("aliases") or {},
+                          scraped)  # fmt: skip
         previous = self.snapshots.previous_succeeded(snapshot)
         pdf, delta = snapshot_pdf(self._chunk_notebooks(snapshot), snapshot, metrics, previous)
         self.artifacts.put(snapshot["_id"], "snapshot.pdf", pdf)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import threading
 import time
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 
 from reporting.n8n import TRANSIENT_ATTEMPTS, Execution, FailureReason, N8nClient, StepFailed
 from reporting.processes import free_port
+from reporting.research import Research
 from reporting.settings import Settings, load_settings
 from reporting.sov_scrapes import SovScrapeRepository
 from reporting.store import open_store
@@ -335,8 +337,10 @@ def test_inbound_reddit_imports_ndjson_rows(inbound):
 # -- the snapshot pipeline's scrape step, through n8n ---------------------------------------
 
 
-def _snapshot_run(reportbook: Settings, n8n_server: N8nServer, workflow: str):
-    from reporting.research import Research, ResearchRepository
+def _snapshot_run(
+    reportbook: Settings, n8n_server: N8nServer, workflow: str, research: Research | None = None
+):
+    from reporting.research import ResearchRepository
     from reporting.sample_data import seed_sample_data
     from reporting.snapshots import launch, new_snapshot
     from scheduler.snapshot_jobs import SnapshotRun
@@ -348,7 +352,7 @@ def _snapshot_run(reportbook: Settings, n8n_server: N8nServer, workflow: str):
     run = SnapshotRun(settings)
     seed_sample_data(run.store.db)
     product = run.products.update(make_product(settings)["_id"], {"slug": "home-espresso"})
-    research = Research(summary="s", brands=BRANDS, queries=QUERIES)
+    research = research or Research(summary="s", brands=BRANDS, queries=QUERIES)
     ResearchRepository(run.store.db).save(product["_id"], research, "test")
     snapshot = run.snapshots.insert(new_snapshot(
         product, dt.date(2026, 8, 10), dt.date(2026, 8, 16), "test"))  # fmt: skip
@@ -377,3 +381,37 @@ def test_a_failing_workflow_fails_the_snapshot_at_its_scrape_step(reportbook, n8
     assert scrape["status"] == "failed" and scrape["error"]["reason"] == "execution_error"
     assert "Parse search results" in scrape["error"]["message"]
     assert snapshot["error"]["step"] == "scrape" and snapshot["chunk_task_ids"] == []
+
+
+def test_a_snapshot_pdf_shows_the_share_of_voice_its_scrape_counted(reportbook, n8n_server):
+    """The whole pipeline with the real workflow: research without queries sends the prompts
+    step's fallback (the brands) to n8n; the chunk tasks and the aggregate run on a real RQ
+    worker; the scrape's rows become the snapshot's `metrics.scraped` and a PDF section."""
+    from pypdf import PdfReader
+    from rq import Worker
+
+    brands = ["Brevio", "Caffora"]
+    research = Research(summary="s", brands=brands, queries=[])
+    run, snapshot_id = _snapshot_run(reportbook, n8n_server, "sov_scrape", research)
+    assert run.start(snapshot_id) == "running"
+    scrape = next(s for s in run.snapshots.get(snapshot_id)["steps"] if s["name"] == "scrape")
+    execution = N8nClient(n8n_server.base_url, n8n_server.api_key).wait(
+        scrape["detail"]["execution_id"], 30
+    )
+    assert execution.output("Webhook")[0]["body"]["queries"] == brands
+    Worker(run.queue.in_order, connection=run.queue.redis).work(burst=True)
+
+    snapshot = run.snapshots.get(snapshot_id)
+    assert snapshot["status"] == "succeeded", snapshot["error"]
+    expected = {b: sum(stable_hash(f"{b}|{q}|{s}") % 50 for q in brands for s in SOURCES)
+                for b in brands}  # fmt: skip
+    scraped = snapshot["metrics"]["scraped"]
+    assert scraped["sources"] == sorted(SOURCES)
+    assert {b["brand"]: b["mentions"] for b in scraped["brands"]} == expected
+    assert sum(b["share"] for b in scraped["brands"]) == pytest.approx(100, abs=0.02)
+    pdf = PdfReader(io.BytesIO(run.artifacts.get(snapshot_id, "snapshot.pdf")))
+    text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
+    assert "Share of voice in the scrape" in text
+    assert f"counted {sum(expected.values()):,} brand mentions in forums, news, reddit" in text
+    for brand in brands:
+        assert f"{brand} {expected[brand]:,} " in text
