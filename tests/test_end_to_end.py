@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from reporting.processes import running_product
 from reporting.sample_data import SAMPLE_BRANDS, SAMPLE_PRODUCT_NAME
 from tests.conftest import TEST_MONGODB_URI, fresh_database
+from tests.pdf_checks import pdf_words
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -188,8 +189,7 @@ def _snapshot(client: httpx.Client, auth: dict, body: dict) -> dict:
 def _pdf_text(client: httpx.Client, auth: dict, url: str) -> tuple[str, int]:
     response = client.get(url, headers=auth)
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
-    pages = PdfReader(io.BytesIO(response.content)).pages
-    return " ".join(" ".join(p.extract_text().split()) for p in pages), len(pages)
+    return pdf_words(response.content), len(PdfReader(io.BytesIO(response.content)).pages)
 
 
 def test_weekly_snapshots_chain_compare_and_schedule_the_next(product, auth, pid):

@@ -4,13 +4,11 @@ by WeasyPrint, checked with pypdf (text) and pdfminer (where lines sit on the pa
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import io
 import re
 import subprocess
 import sys
-import unicodedata
 from pathlib import Path
 
 import nbformat
@@ -20,7 +18,7 @@ import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from pdfminer.high_level import extract_pages
-from pdfminer.layout import LTChar, LTFigure, LTTextContainer, LTTextLine
+from pdfminer.layout import LTChar, LTFigure, LTTextContainer
 
 from reporting.export import (
     ReportHTMLExporter,
@@ -38,6 +36,15 @@ from reporting.sample_data import SAMPLE_PRODUCT_NAME, seed_sample_data
 from reporting.settings import load_settings
 from reporting.store import open_store
 from tests.conftest import ROOT, TEST_MONGODB_URI, fresh_database
+from tests.pdf_checks import (
+    MM,
+    TINY_PNG,
+    contents,
+    embedded_images,
+    first_page_with_line,
+    headings_left_at_page_bottom,
+    missing_cell_words,
+)
 
 FIXTURE = Path(__file__).parent / "notebooks" / "chart_table.ipynb"
 TITLE = "Quarterly fixture report"
@@ -45,7 +52,6 @@ GENERATED = dt.datetime(2026, 10, 1, 9, 30, tzinfo=dt.UTC)
 META = ReportMeta(
     product="ACME Corp", period="1 Jul 2026 \u2013 30 Sep 2026", generated_at=GENERATED
 )
-MM = 72 / 25.4  # PDF points per millimetre
 WIDE_TOTAL = re.compile(r"\b900\d{4}\b")  # the wide table's last column: 7 digits from 9000000
 CODE_REMNANTS = ["SECRET_CODE_MARKER", "In [", "In\xa0[", "Out[", "import pandas", "plt.show"]
 
@@ -436,71 +442,3 @@ def test_pdf_loads_only_files_under_the_notebook_dir(tmp_path: Path):
     metadata = {"name": "t", "path": str(folder)}
     pdf, _ = ReportPDFExporter().from_notebook_node(nb, {"metadata": metadata})
     assert len(embedded_images(pypdf.PdfReader(io.BytesIO(pdf)))) == 1  # only logo.png
-
-
-# ---- Checks on PDFs (also used by test_markdown_pdf) -------------------------------------------
-
-_TOC_LINE = re.compile(r"^(?P<title>.+?)\s*\.{3,}[\s.]*(?P<page>\d+)$")
-
-
-def contents(pdf: pypdf.PdfReader) -> list[tuple[str, int]]:
-    """The table of contents as printed: (section, page number) per dotted line."""
-    return [
-        (match.group("title").strip(), int(match.group("page")))
-        for page in pdf.pages
-        for line in page.extract_text().splitlines()
-        if (match := _TOC_LINE.match(line.strip()))
-    ]
-
-
-def first_page_with_line(pdf: pypdf.PdfReader, text: str) -> int | None:
-    """The number of the first page after the contents with a line reading ``text``."""
-    for number, page in enumerate(pdf.pages, 1):
-        lines = [" ".join(line.split()) for line in page.extract_text().splitlines()]
-        if text in lines and not any(_TOC_LINE.match(line) for line in lines):
-            return number
-    return None
-
-
-def headings_left_at_page_bottom(report: tuple[str, bytes]) -> list[str]:
-    """The headings of the body that end up as the last line of text above a page's footer,
-    found from where pdfminer lays out each line."""
-    html, pdf = report
-    body = BeautifulSoup(html, "html.parser").select("main h1, main h2, main h3, main h4")
-    headings = {" ".join(h.get_text().split()) for h in body}
-    stranded = []
-    for number, page in enumerate(extract_pages(io.BytesIO(pdf)), 1):
-        lines = [line for box in page if isinstance(box, LTTextContainer) for line in box
-                 if isinstance(line, LTTextLine)]  # fmt: skip
-        inside = [ln for ln in lines if ln.y0 > 20 * MM and ln.y1 < page.height - 22 * MM]
-        if any("....." in ln.get_text() for ln in inside):
-            continue  # the contents, not the body
-        if inside:
-            last = " ".join(min(inside, key=lambda ln: ln.y0).get_text().split())
-            if last in headings:
-                stranded.append(f"page {number}: {last}")
-    return stranded
-
-
-def embedded_images(pdf: pypdf.PdfReader) -> list:
-    """Every image in the PDF once (WeasyPrint gives all pages one resource dictionary, so
-    each page lists every image)."""
-    return list({image.name: image for page in pdf.pages for image in page.images}.values())
-
-
-def missing_cell_words(html: str, text: str) -> list[str]:
-    """Words of the body's table cells that the PDF's text lacks (a clipped table)."""
-    words = " ".join(_visible(text).split())
-    cells = BeautifulSoup(html, "html.parser").select("main td, main th")
-    return [w for cell in cells for w in _visible(cell.get_text(" ")).split() if w not in words]
-
-
-def _visible(text: str) -> str:
-    """``text`` without format characters (word joiners and the like draw nothing)."""
-    return "".join(c for c in text if unicodedata.category(c) != "Cf")
-
-
-TINY_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
-    "AAAABJRU5ErkJggg=="
-)

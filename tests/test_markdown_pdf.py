@@ -25,7 +25,7 @@ from reporting.markdown_pdf import (
 )
 from service.routers.pdf import pdf_filename
 from tests.conftest import MASTER_KEY
-from tests.test_export import (
+from tests.pdf_checks import (
     MM,
     TINY_PNG,
     contents,

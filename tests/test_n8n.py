@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import threading
 import time
@@ -24,6 +23,7 @@ from service.main import create_app
 from tests.conftest import make_product
 from tests.http_recorder import HttpRecorder
 from tests.n8n_server import N8nServer
+from tests.pdf_checks import pdf_words
 
 SECRET = "inbound-secret-for-tests"
 BRANDS = ["Brevio", "Lumo"]
@@ -387,7 +387,6 @@ def test_a_snapshot_pdf_shows_the_share_of_voice_its_scrape_counted(reportbook, 
     """The whole pipeline with the real workflow: research without queries sends the prompts
     step's fallback (the brands) to n8n; the chunk tasks and the aggregate run on a real RQ
     worker; the scrape's rows become the snapshot's `metrics.scraped` and a PDF section."""
-    from pypdf import PdfReader
     from rq import Worker
 
     brands = ["Brevio", "Caffora"]
@@ -409,8 +408,7 @@ def test_a_snapshot_pdf_shows_the_share_of_voice_its_scrape_counted(reportbook, 
     assert scraped["sources"] == sorted(SOURCES)
     assert {b["brand"]: b["mentions"] for b in scraped["brands"]} == expected
     assert sum(b["share"] for b in scraped["brands"]) == pytest.approx(100, abs=0.02)
-    pdf = PdfReader(io.BytesIO(run.artifacts.get(snapshot_id, "snapshot.pdf")))
-    text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
+    text = pdf_words(run.artifacts.get(snapshot_id, "snapshot.pdf"))
     assert "Share of voice in the scrape" in text
     assert f"counted {sum(expected.values()):,} brand mentions in forums, news, reddit" in text
     for brand in brands:

@@ -4,19 +4,18 @@ without outputs so that its diffs stay readable."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
-from pypdf import PdfReader
 
 from reporting.export import export_report
 from reporting.notebooks import NotebookCatalog
 from reporting.sample_data import seed_sample_data
 from reporting.store import open_store
+from tests.pdf_checks import pdf_words
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -47,7 +46,7 @@ def test_runs_top_to_bottom_with_its_defaults(path: Path, settings, tmp_path):
                                cwd=str(ROOT / "notebooks"))  # fmt: skip
     nb = nbformat.read(out, as_version=4)
     _, pdf = export_report(nb)
-    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+    text = pdf_words(pdf)
     headings = [line[2:].strip() for cell in nb.cells for output in cell.get("outputs", [])
                 for line in output.get("data", {}).get("text/markdown", "").splitlines()
                 if line.startswith("# ")]  # fmt: skip
