@@ -282,7 +282,7 @@ class SnapshotRun:
 
     def _end(
         self, snapshot_id: str, from_: SnapshotStatus, to: SnapshotStatus, **changes: Any
-    ) -> dict[str, Any] | None:
+    ) -> None:
         """from_ -> to (succeeded or failed), with the product's next weekly snapshot, 7 days
         after this one ended, named in the same update: whoever sees the snapshot ended also
         sees its successor. The successor is stored first and removed again if the snapshot
@@ -302,7 +302,6 @@ class SnapshotRun:
         ended = self.snapshots.move(snapshot_id, from_, to, finished_at=finished_at, **changes)
         if ended is None and nxt is not None:
             self.snapshots.delete(nxt["_id"])
-        return ended
 
 
 def advance_snapshots(run: SnapshotRun) -> int:

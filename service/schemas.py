@@ -395,10 +395,14 @@ class SnapshotOut(BaseModel):
     steps: list[SnapshotStep]
     chunk_task_ids: list[str] = Field(description="One notebook task per brand")
     metrics: dict[str, Any] | None = Field(
-        default=None, description="Share of voice, sentiment and themes of the period"
+        default=None,
+        description="Share of voice, sentiment and themes of the period; `scraped`: the "
+        "share of voice its scrape counted (sources; per brand mentions and share)",
     )
     changes: dict[str, Any] | None = Field(
-        default=None, description="What changed since the snapshot compared with"
+        default=None,
+        description="What changed since the snapshot compared with; `scraped`: per brand "
+        "share, previous_share and share_change (null without a scrape)",
     )
     compared_with: str | None = Field(default=None, description="The previous snapshot's id")
     previous_snapshot_id: str | None = None
