@@ -291,22 +291,21 @@ def _span(cell, attribute: str) -> int:
 # ---- PDF --------------------------------------------------------------------------------------------
 
 
-def write_pdf(
-    html: str, *, folder: Path | None = None, allow_remote: bool = False, title: str | None = None
-) -> bytes:
-    """Lay ``html`` (from ``render_document``) out as an A4 PDF. Only ``data:`` URLs and files
-    under ``folder`` (the base relative links resolve against) are loaded, and http(s) URLs
-    with ``allow_remote``, so a document can neither pull arbitrary files into the PDF nor
-    stall on the network. WeasyPrint's font configuration is made once per process."""
+def write_pdf(html: str, *, title: str | None = None) -> bytes:
+    """Lay ``html`` (from ``render_document``) out as an A4 PDF. WeasyPrint loads nothing but
+    ``data:`` URLs and the template's own assets (``report_url_fetcher``): no file of the
+    machine, no network, and no attached files (``<link rel=attachment>``, ``<a
+    rel=attachment>``), whatever the document says. WeasyPrint's font configuration is made
+    once per process."""
     import weasyprint
 
-    folder = folder.resolve() if folder else None
     with _pdf_lock:  # one layout at a time: the font configuration is shared
         document = weasyprint.HTML(
-            string=without_missing_glyphs(html),
-            base_url=folder.as_uri() + "/" if folder else None,
-            url_fetcher=_report_url_fetcher()(folder, allow_remote),
+            string=without_missing_glyphs(html), base_url=None, url_fetcher=report_url_fetcher()
         ).render(font_config=_font_config())
+        document.metadata.attachments = []  # even data: files are not embedded
+        for page in document.pages:
+            page.links = [link for link in page.links if link[0] != "attachment"]
         if title:
             document.metadata.title = title
         return document.write_pdf()
@@ -360,28 +359,43 @@ def _font_config() -> Any:
     return FontConfiguration()
 
 
+ASSET_SUFFIXES = frozenset({".css", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".woff", ".woff2",
+                            ".ttf", ".otf"})  # fmt: skip
+
+
+def allowed_url(url: str) -> bool:
+    """Whether a report may load ``url``: a ``data:`` URL, or a ``file:`` URL of an asset
+    (stylesheet, image, font) under ``TEMPLATES_DIR``. Nothing else: no other file, no
+    network, no relative path."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme == "data":
+        return True
+    if scheme != "file" or parts.netloc not in ("", "localhost"):
+        return False
+    path = Path(unquote(parts.path)).resolve()
+    return path.is_relative_to(TEMPLATES_DIR.resolve()) and path.suffix.lower() in ASSET_SUFFIXES
+
+
+def report_url_fetcher() -> Any:
+    """WeasyPrint's URL fetcher for every report PDF: ``allowed_url`` or a refusal (WeasyPrint
+    logs it and leaves the resource out). Its class is made on first use, so that importing
+    this module does not import WeasyPrint."""
+    return _fetcher_class()()
+
+
 @functools.cache
-def _report_url_fetcher() -> type:
-    """WeasyPrint's URL fetcher, restricted (a class made on first use, so that importing
-    this module does not import WeasyPrint)."""
+def _fetcher_class() -> type:
     from weasyprint.urls import URLFetcher
 
     class ReportURLFetcher(URLFetcher):
-        """Loads ``data:`` URLs, files under ``folder`` and, if allowed, http(s) URLs."""
-
-        def __init__(self, folder: Path | None, allow_remote: bool):
-            super().__init__(timeout=10)
-            self.folder, self.allow_remote = folder, allow_remote
+        def __init__(self) -> None:
+            super().__init__(timeout=10, allowed_protocols={"data", "file"},
+                             allow_redirects=False)  # fmt: skip
 
         def fetch(self, url, headers=None):
-            parts = urlsplit(url)
-            scheme = parts.scheme.lower()
-            if scheme == "file":
-                path = Path(unquote(parts.path)).resolve()
-                if self.folder is None or not path.is_relative_to(self.folder):
-                    raise ValueError(f"not loading {url}: outside the document's folder")
-            elif scheme != "data" and not (self.allow_remote and scheme in ("http", "https")):
-                raise ValueError(f"not loading {url}: {scheme} URLs are not allowed")
+            if not allowed_url(url):
+                raise ValueError(f"not loading {url[:100]}: reports load only data: URLs")
             return super().fetch(url, headers)
 
     return ReportURLFetcher

@@ -21,7 +21,6 @@ import functools
 import re
 import threading
 from html import unescape
-from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -44,6 +43,7 @@ from reporting.document import (
     write_pdf,
 )
 from reporting.markdown_pdf import markdown_body
+from reporting.sanitize import sanitize_body
 
 __all__ = ["ReportHTMLExporter", "ReportMeta", "ReportPDFExporter", "export_combined",
            "export_report", "layout_table", "notebook_meta", "period_label", "report_title",
@@ -322,29 +322,23 @@ class ReportHTMLExporter(HTMLExporter):
         given = (resources.get("reportbook") or {}).get("meta") or ReportMeta()
         resources["reportbook"] = {"meta": given.complete(notebook_meta(nb, name))}
         body, resources = super().from_notebook_node(nb, resources, **kw)
-        if "<script" in body:  # raw HTML in a markdown cell; outputs are cleaned earlier
-            soup = BeautifulSoup(body, features="html.parser")
-            for script in soup.find_all("script"):
-                script.decompose()
-            body = str(soup)
-        return body, resources
+        # Nothing a cell displayed may load, run or attach anything (reporting/sanitize.py).
+        return sanitize_body(body), resources
 
 
 class ReportPDFExporter(ReportHTMLExporter):
     """A notebook as an A4 PDF report: ``ReportHTMLExporter``'s page laid out by WeasyPrint.
 
     One instance can render many reports: WeasyPrint's font configuration is created once
-    and reused. Only ``data:`` URLs and files under the notebook's folder are loaded (http(s)
-    too with ``allow_remote_resources``), so report content can neither pull arbitrary files
-    into the PDF (images, ``rel=attachment`` links) nor stall on the network.
+    and reused. Only ``data:`` URLs and the template's own assets are loaded
+    (``reporting.document.write_pdf``), so report content can neither pull a file of the
+    machine into the PDF (images, stylesheets, ``rel=attachment`` links) nor reach the
+    network. Images of the notebook's markdown cells are embedded as ``data:`` URLs by
+    nbconvert (``embed_images``) when the HTML is made.
     """
 
     export_from_notebook = "Report (PDF)"
     output_mimetype = "application/pdf"
-
-    allow_remote_resources = Bool(
-        False, help="Let the PDF renderer fetch http(s) URLs referenced by the report."
-    ).tag(config=True)
 
     @default("file_extension")
     def _file_extension_default(self):
@@ -369,18 +363,9 @@ class ReportPDFExporter(ReportHTMLExporter):
         return super().from_notebook_node(nb, resources, **kw)
 
     def render_pdf(self, html: str, resources: dict[str, Any] | None = None) -> bytes:
-        """Lay ``html`` (from ``to_html``) out as a PDF. ``resources["metadata"]["path"]``,
-        if given, is the folder relative links resolve against and the only one files may
-        be loaded from; the PDF's title is the title page's."""
-        resources = resources or {}
-        path = (resources.get("metadata") or {}).get("path")
-        meta = (resources.get("reportbook") or {}).get("meta")
-        return write_pdf(
-            html,
-            folder=Path(path) if path else None,
-            allow_remote=self.allow_remote_resources,
-            title=meta.title if meta else None,
-        )
+        """Lay ``html`` (from ``to_html``) out as a PDF, titled as the title page is."""
+        meta = ((resources or {}).get("reportbook") or {}).get("meta")
+        return write_pdf(html, title=meta.title if meta else None)
 
 
 # ---- The worker's entry points ------------------------------------------------------------------
