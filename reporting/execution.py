@@ -1,4 +1,11 @@
-"""Run one notebook with papermill and say precisely how it went."""
+"""Run one notebook with papermill and say precisely how it went.
+
+Every cell of the notebook as the analyst wrote it is marked with its index in the file
+(``metadata.reportbook.cell``) before papermill runs it, so an error record names the
+analyst's own cell whatever papermill adds or removes (the injected parameters, error
+banners left by an earlier run); a stale ``injected-parameters`` cell is dropped on every run,
+also when a task passes no parameters (papermill injects a fresh one when it has any).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +30,8 @@ from reporting.notebooks import NotebookSpec
 log = logging.getLogger(__name__)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 INJECTED_TAG = "injected-parameters"
-ERROR_TAG = "papermill-error-cell-tag"
+SOURCE_CELL_KEY = "cell"  # metadata.reportbook.cell: the cell's index in the notebook file
+_STDERR_ERROR = re.compile(r"^(?P<ename>[A-Za-z_][\w.]*(?:Error|Exception)): ?(?P<evalue>.*)$")
 
 
 class NotebookFailed(ReportbookError):
@@ -52,9 +60,12 @@ class ProgressEngine(NBClientEngine):
 
     @classmethod
     def execute_managed_notebook(
-        cls, nb_man, kernel_name, on_cell=None, partial_path=None, start_timeout=60, **kwargs
-    ):
+        cls, nb_man, kernel_name, on_cell=None, partial_path=None, start_timeout=60,
+        source_path=None, **kwargs,
+    ):  # fmt: skip
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+        if source_path is not None:  # the notebook came in memory: record where it was read
+            nb_man.nb.metadata.papermill["input_path"] = source_path
         client = PapermillNotebookClient(
             nb_man,
             **merge_kwargs(kwargs, startup_timeout=start_timeout, kernel_name=kernel_name, log=log),
@@ -86,33 +97,65 @@ class Execution:
     cell_seconds: float
 
 
-def _source_cell_index(nb: nbformat.NotebookNode, executed_index: int) -> int:
-    """Index of the failing cell in the notebook as the analyst wrote it (without the cells
-    papermill adds: injected parameters, error banners)."""
-    added = sum(
-        1
-        for cell in nb.cells[:executed_index]
-        if {INJECTED_TAG, ERROR_TAG} & set(cell.get("metadata", {}).get("tags", []))
+def source_cell_index(nb: nbformat.NotebookNode | None, index: int | None) -> int | None:
+    """The analyst's number (its index in the notebook file) of cell `index` of an executed
+    notebook; None for a cell papermill added or when it is not known."""
+    if nb is None or index is None or not 0 <= index < len(nb.cells):
+        return None
+    value = nb.cells[index].get("metadata", {}).get("reportbook", {}).get(SOURCE_CELL_KEY)
+    return value if isinstance(value, int) else None
+
+
+def prepared(path: Path) -> nbformat.NotebookNode:
+    """The notebook at `path` ready for papermill: each cell marked with its index in the
+    file, stale injected-parameters cells dropped."""
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        own = cell.metadata.get("reportbook")
+        cell.metadata["reportbook"] = {**(own if isinstance(own, dict) else {}),
+                                       SOURCE_CELL_KEY: index}  # fmt: skip
+    nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.metadata.get("tags", [])]
+    return nb
+
+
+def _failed_cell(nb: nbformat.NotebookNode) -> int | None:
+    for index, cell in enumerate(nb.cells):
+        if cell.get("metadata", {}).get("papermill", {}).get("exception") is True:
+            return index
+    return None
+
+
+def _stderr_error(cell: nbformat.NotebookNode | None) -> tuple[str, str] | None:
+    """What a cell that failed without an error output (an unknown line magic: IPython's
+    UsageError goes to stderr only) said on stderr: (ename, evalue)."""
+    if cell is None:
+        return None
+    text = "".join(
+        o.get("text", "")
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
     )
-    return executed_index - added
+    lines = [ANSI.sub("", line).strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        match = _STDERR_ERROR.match(line)
+        if match:
+            return match["ename"], match["evalue"]
+    return ("CellExecutionError", "\n".join(lines)[-4000:]) if lines else None
 
 
 def _error(exc: PapermillExecutionError, nb: nbformat.NotebookNode) -> dict[str, Any]:
-    # The saved notebook has papermill's error banner on top and an anchor before the cell.
-    index = next(
-        (
-            i
-            for i, c in enumerate(nb.cells)
-            if any(o.get("output_type") == "error" for o in c.get("outputs", []))
-        ),
-        exc.cell_index,
-    )
+    # The saved notebook has papermill's error banners in it: find the cell by its mark.
+    index = _failed_cell(nb)
+    cell = nb.cells[index] if index is not None else None
+    ename, evalue = exc.ename, exc.evalue
     traceback = [ANSI.sub("", line) for line in exc.traceback or []]
+    if not evalue and not traceback:
+        ename, evalue = _stderr_error(cell) or (ename, evalue)
     return {
-        "cell_index": _source_cell_index(nb, index),
+        "cell_index": source_cell_index(nb, index),
         "execution_count": exc.exec_count,
-        "ename": exc.ename,
-        "evalue": exc.evalue,
+        "ename": ename,
+        "evalue": evalue,
         "source": exc.source,
         "traceback": "\n".join(traceback)[-4000:],
     }
@@ -135,7 +178,7 @@ def execute(
     started = time.perf_counter()
     try:
         nb = papermill.execute_notebook(
-            str(spec.path),
+            prepared(spec.path),
             str(output_path),
             parameters=parameters,
             engine_name="reportbook",
@@ -145,6 +188,7 @@ def execute(
             cwd=str(spec.path.parent),
             on_cell=on_cell,
             partial_path=str(output_path),
+            source_path=str(spec.path),
             km=km,  # a pre-started kernel, or None: papermill starts one
         )
     except PapermillExecutionError as exc:

@@ -18,6 +18,7 @@ import nbformat
 import papermill
 from pydantic import ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError, create_model
 
+from reporting.date_bounds import BoundedDate
 from reporting.errors import InvalidInput, NotFound
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
@@ -28,7 +29,7 @@ TYPES: dict[str, Any] = {
     "int": StrictInt,
     "float": float,
     "bool": StrictBool,
-    "date": dt.date,
+    "date": BoundedDate,  # an ISO string, years 2000..2100 (reporting/date_bounds.py)
     "list[str]": list[StrictStr],
     "list[int]": list[StrictInt],
     "list[float]": list[float],

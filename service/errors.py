@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
+from starlette.exceptions import HTTPException
 
 from reporting.errors import InvalidInput, InvalidTransition, ReportbookError, Unauthenticated
 
@@ -16,7 +21,7 @@ log = logging.getLogger(__name__)
 
 async def reportbook_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ReportbookError)
-    body: dict = {"detail": exc.errors if isinstance(exc, InvalidInput) else exc.message}
+    body: dict = {"detail": bounded(exc.errors) if isinstance(exc, InvalidInput) else exc.message}
     headers = {}
     if isinstance(exc, InvalidTransition):
         body["status"] = exc.status
@@ -33,7 +38,61 @@ async def store_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# ---- 422: what was wrong, never a copy of a large input ------------------------------------
+
+ECHO_CHARS = 200  # strings in a 422 are cut to this
+ECHO_ITEMS = 10  # objects and arrays longer than this (or nested deeper) are summarised
+
+
+def _summary(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= ECHO_CHARS else (
+            f"{value[:ECHO_CHARS]}... ({len(value):,} characters)")  # fmt: skip
+    if isinstance(value, bytes | bytearray):
+        return f"({len(value):,} bytes)"
+    if isinstance(value, dict):
+        if len(value) > ECHO_ITEMS or depth >= 2:
+            return f"(an object of {len(value):,} keys)"
+        return {_summary(str(k)): _summary(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        if len(value) > ECHO_ITEMS or depth >= 2:
+            return f"(an array of {len(value):,} items)"
+        return [_summary(v, depth + 1) for v in value]
+    return value if value is None or isinstance(value, bool | int | float) else _summary(str(value))
+
+
+def bounded(errors: Any) -> Any:
+    """Validation errors with every `input`, `loc` part and `msg` cut short."""
+    out = []
+    for error in jsonable_encoder(errors):
+        error = dict(error)
+        if "input" in error:
+            error["input"] = _summary(error["input"])
+        error["loc"] = [_summary(part) for part in error.get("loc", [])]
+        error["msg"] = _summary(error.get("msg", ""))
+        if len(repr(error.get("ctx"))) > ECHO_CHARS:
+            error.pop("ctx")
+        out.append(error)
+    return out
+
+
+async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": bounded(exc.errors())}, status_code=422)
+
+
+async def http_error(request: Request, exc: Exception) -> Any:
+    """FastAPI's 400 for a body it could not decode (invalid UTF-8) is a 422 naming `body`."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        return JSONResponse({"detail": [{"loc": ["body"], "type": "unicode_decode",
+                             "msg": "the body is not valid UTF-8"}]}, status_code=422)  # fmt: skip
+    return await http_exception_handler(request, exc)
+
+
 def register(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(ReportbookError, reportbook_error)
     app.add_exception_handler(PyMongoError, store_error)
     app.add_exception_handler(sqlite3.Error, store_error)

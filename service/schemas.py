@@ -5,9 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    model_validator,
+)
 
 from reporting.access import ResourceType, Role
+from reporting.date_bounds import BoundedDate, BoundedDatetime, FutureDatetime
 from reporting.errors import InvalidInput
 from reporting.products import SLUG
 from reporting.recurrence import Recurrence
@@ -41,8 +50,10 @@ class NotebookOut(BaseModel):
 class RetryPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_attempts: int = Field(default=1, ge=1, le=10, description="Attempts in all, 1 = no retry")
-    backoff_seconds: float = Field(
+    max_attempts: StrictInt = Field(
+        default=1, ge=1, le=10, description="Attempts in all, 1 = no retry"
+    )
+    backoff_seconds: StrictFloat = Field(
         default=60, ge=0, le=86400, description="Wait before the 2nd attempt; doubles each time"
     )
 
@@ -53,15 +64,15 @@ class TaskCreate(BaseModel):
     notebook: str = Field(description="Name of a notebook from GET /v1/notebooks")
     product_id: str = Field(min_length=1, description="The product (and so folder) it is for")
     parameters: dict[str, Any] = Field(default_factory=dict)
-    run_at: AwareDatetime | None = Field(
-        default=None, description="When to run (ISO 8601 with offset); default now"
+    run_at: BoundedDatetime | None = Field(
+        default=None, description="When to run (ISO 8601 with offset, years 2000-2100); default now"
     )
     priority: Priority = Priority.normal
     recurrence: Recurrence | None = Field(
         default=None, description="Run again: `every` + `anchor`, or `cron` + `timezone`"
     )
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
-    cache: bool = Field(
+    cache: StrictBool = Field(
         default=True,
         description="Answer from the result cache when an identical report (same notebook "
         "content, parameters and input data) already succeeded; false forces a fresh run",
@@ -74,7 +85,7 @@ class TaskUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    run_at: AwareDatetime | None = None
+    run_at: BoundedDatetime | None = None
     priority: Priority | None = None
     parameters: dict[str, Any] | None = None
 
@@ -226,8 +237,10 @@ class ApiKeyIn(BaseModel):
         default=None,
         description="Folders/products the key may use; default: whatever its owner has",
     )
-    expires_at: AwareDatetime | None = None
-    service: bool = Field(
+    expires_at: FutureDatetime | None = Field(
+        default=None, description="ISO 8601 with offset, in the future (up to 2100)"
+    )
+    service: StrictBool = Field(
         default=False, description="Admins only: a key owned by no user (a service key)"
     )
 
@@ -344,13 +357,13 @@ class SnapshotCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: str = Field(min_length=1)
-    start: dt.date | None = Field(
+    start: BoundedDate | None = Field(
         default=None, description="First day covered (UTC); default: 7 days before `end`"
     )
-    end: dt.date | None = Field(
+    end: BoundedDate | None = Field(
         default=None, description="Last day covered (UTC, inclusive); default: yesterday"
     )
-    run_at: AwareDatetime | None = Field(default=None, description="When to run (default: now)")
+    run_at: BoundedDatetime | None = Field(default=None, description="When to run (default: now)")
 
     @model_validator(mode="after")
     def _period(self) -> SnapshotCreate:

@@ -85,7 +85,7 @@ def test_future_task_waits_for_the_scheduler(client, auth, settings, pid):
     response = client.post(
         "/v1/tasks",
         headers=auth,
-        json={"product_id": pid, "notebook": "broken", "run_at": "2999-01-01T00:00:00Z"},
+        json={"product_id": pid, "notebook": "broken", "run_at": "2099-01-01T00:00:00Z"},
     )
     assert response.status_code == 201
     assert response.json()["status"] == "pending"

@@ -11,7 +11,7 @@ from reporting.tasks import TaskStatus
 from service.main import create_app
 from tests.conftest import MASTER_KEY, queued_job_ids
 
-LATER = "2999-01-01T00:00:00Z"
+LATER = "2099-01-01T00:00:00Z"
 
 
 @pytest.fixture
@@ -48,14 +48,14 @@ def test_reschedule_reprioritise_and_edit_parameters_while_pending(client):
     response = client.patch(
         f"/v1/tasks/{task['id']}",
         json={
-            "run_at": "2998-06-01T09:00:00+02:00",
+            "run_at": "2098-06-01T09:00:00+02:00",
             "priority": "high",
             "parameters": {"divisor": 5},
         },
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["run_at"].startswith("2998-06-01T07:00:00")
+    assert body["run_at"].startswith("2098-06-01T07:00:00")
     assert body["priority"] == "high" and body["parameters"] == {"divisor": 5}
 
 
@@ -132,7 +132,7 @@ def test_retry_a_failed_task_only(client, settings):
 
 def test_pause_and_resume_a_recurring_series(client, settings):
     task = _create(client, run_at=LATER, recurrence={"every": "1h", "anchor": "scheduled"})
-    assert task["next_run_at"].startswith("2999-01-01T01:00:00")
+    assert task["next_run_at"].startswith("2099-01-01T01:00:00")
     assert client.post(f"/v1/tasks/{task['id']}/pause").json()["paused"] is True
     tasks = client.app_context.tasks
     tasks.update_pending(task["id"], {"run_at": dt.datetime(2000, 1, 1, tzinfo=dt.UTC)})
@@ -172,7 +172,7 @@ def test_queue_view_is_in_execution_order(client):
     low = _create(client, priority="low")
     normal = _create(client)
     high = _create(client, priority="high")
-    later = _create(client, run_at="2998-01-01T00:00:00Z")
+    later = _create(client, run_at="2098-01-01T00:00:00Z")
     latest = _create(client, run_at=LATER)
     paused = _create(client, run_at=LATER, recurrence={"every": "1d"})
     client.post(f"/v1/tasks/{paused['id']}/pause")

@@ -28,7 +28,7 @@ ADMINS = {"admin", "key_admin"}
 GRANTED = {"user", "restricted", "key_user", "key_restricted"}  # granted folder A only
 READ_ONLY = {"restricted", "key_restricted"}
 MASTER = {"X-Master-Key": MASTER_KEY}
-LATER = "2999-01-01T00:00:00Z"
+LATER = "2099-01-01T00:00:00Z"
 
 
 def everyone(code: int) -> dict[str, tuple[int, int]]:

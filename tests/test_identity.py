@@ -126,7 +126,7 @@ def test_keys_never_exceed_their_owner_and_follow_a_demotion(client, person, set
     key = client.post("/v1/api-keys", headers=headers, json={"name": "mine"}).json()
     assert key["role"] == "user" and key["owner_id"] == uid and key["grants"] is None
     mine = {"Authorization": f"Bearer {key['key']}"}
-    task = {"product_id": product["_id"], "notebook": "broken", "run_at": "2999-01-01T00:00:00Z"}
+    task = {"product_id": product["_id"], "notebook": "broken", "run_at": "2099-01-01T00:00:00Z"}
     assert client.post("/v1/tasks", headers=mine, json=task).status_code == 201
     # Demote the owner: the key is demoted with it at once.
     client.put(f"/v1/users/{uid}/role", headers=admin, json={"role": "restricted"})
@@ -148,7 +148,7 @@ def test_audit_log_records_who_did_what(client, person, settings):
     grant = client.post(f"/v1/users/{uid}/grants", headers=admin,
                         json={"type": "folder", "resource_id": product["folder_id"]}).json()  # fmt: skip
     task = client.post("/v1/tasks", headers=headers, json={
-        "product_id": product["_id"], "notebook": "broken", "run_at": "2999-01-01T00:00:00Z"}).json()  # fmt: skip
+        "product_id": product["_id"], "notebook": "broken", "run_at": "2099-01-01T00:00:00Z"}).json()  # fmt: skip
     client.post(f"/v1/tasks/{task['id']}/cancel", headers=headers)
     client.delete(f"/v1/users/{uid}/grants/{grant['id']}", headers=admin)
     key = client.post("/v1/api-keys", headers=headers, json={"name": "k"}).json()

@@ -22,8 +22,15 @@ def create_key(
 
 @router.get("", response_model=list[ApiKeyOut])
 def list_keys(context: Context, principal: Reader) -> list[ApiKeyOut]:
-    """Your keys (admins: every key), without secrets."""
-    records = context.api_keys.list(accounts.owner_of(principal), everyone=principal.is_admin)
+    """Your keys (admins: every key), without secrets: a user's keys for a user or a key it
+    owns; for a non-admin service key, only itself (never the other service keys)."""
+    owner = accounts.owner_of(principal)
+    if principal.is_admin:
+        records = context.api_keys.list(everyone=True)
+    elif owner is not None:
+        records = context.api_keys.list(owner)
+    else:
+        records = [r for r in [context.api_keys.get(principal.id)] if r is not None]
     return [ApiKeyOut(**accounts.key_out(r)) for r in records]
 
 

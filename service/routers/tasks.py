@@ -18,6 +18,11 @@ CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "notebook": "application/x-ipynb+json",
 }
+NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
+# A report page may show its own inline styles and data: images, and run or load nothing.
+HTML_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+}
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The task's status does not allow this; `status` says which"}
 }
@@ -128,11 +133,10 @@ def _download(
     data = context.artifacts.get(owner, found[0]["name"])
     extension = found[0]["name"].rsplit(".", 1)[1]
     filename = f"{task['notebook']}-{task['_id']}.{extension}"
-    return Response(
-        data,
-        media_type=CONTENT_TYPES[kind],
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
+    headers = {"Content-Disposition": f'inline; filename="{filename}"', **NO_SNIFF}
+    if kind == "html":
+        headers.update(HTML_HEADERS)
+    return Response(data, media_type=CONTENT_TYPES[kind], headers=headers)
 
 
 @router.get("/{task_id}/pdf", response_class=Response, responses=_FILE)
