@@ -2,7 +2,7 @@
 
 A report is identified by what produced it: the notebook's content (a hash of the file), the
 validated parameters and the version of every input it reads (reporting/data_versions.py:
-the task's product, by id and by slug, and the product a `product` parameter names). The
+the task's product, by id and by slug: the only product a run reads). The
 worker records this key on a task when its run starts and succeeds; a later request whose
 key matches a successful task becomes a new task that is `success` at once, marked
 `cache_hit` and `cached_from`, sharing the earlier task's files. Any change to the notebook,
@@ -32,13 +32,10 @@ def notebook_digest(path: Path) -> str:
     return _file_digest(path, stat.st_mtime_ns, stat.st_size)
 
 
-def data_keys(product: dict[str, Any], parameters: dict[str, Any]) -> list[str]:
-    """What a run for `product` with `parameters` may read: its id, its slug, and the
-    product slug a `product` parameter names."""
-    keys = {product["_id"], product.get("slug", "")}
-    if isinstance(parameters.get("product"), str):
-        keys.add(parameters["product"])
-    return sorted(k for k in keys if k)
+def data_keys(product: dict[str, Any]) -> list[str]:
+    """What a run for `product` may read: its data, keyed by its id and its slug (a run reads
+    only its own product's data: reporting/product_context.py)."""
+    return sorted(k for k in (product["_id"], product.get("slug", "")) if k)
 
 
 def cache_key(
@@ -51,7 +48,7 @@ def cache_key(
         "format": FORMAT,
         "notebook": notebook_digest(notebook_path),
         "parameters": parameters,
-        "data": versions.of(data_keys(product, parameters)),
+        "data": versions.of(data_keys(product)),
     }
     blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()

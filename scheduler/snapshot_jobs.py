@@ -165,7 +165,7 @@ class SnapshotRun:
         created = []
         for brand in research["brands"]:
             parameters = spec.validate({
-                "product": snapshot["product_slug"], "brand": brand, "brands": research["brands"],
+                "brand": brand, "brands": research["brands"],  # product: the task's own
                 "aliases": research.get("aliases") or {},
                 "stages": research.get("journey_stages") or {},
                 "start": snapshot["start"], "end": snapshot["end"],

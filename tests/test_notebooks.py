@@ -26,7 +26,8 @@ def test_lists_every_notebook_with_declared_parameters(catalog):
 def test_reddit_report_parameters_all_have_defaults(catalog):
     spec = catalog.get("reddit_report")
     params = {p.name: p for p in spec.parameters}
-    assert set(params) >= {"product", "brands", "subreddits", "start", "end"}
+    assert set(params) >= {"brands", "subreddits", "start", "end"}
+    assert "product" not in params and spec.binds_product  # reserved: set by the worker
     assert all(not p.required for p in params.values())
     assert params["brands"].type == "list[str]" and params["start"].type == "date"
 
@@ -53,6 +54,14 @@ def test_validate_names_the_offending_field(catalog, values, field, kind):
     error = raised.value.errors[0]
     assert error["loc"][:3] == ["body", "parameters", field]
     assert error["type"] == kind
+
+
+@pytest.mark.parametrize("value", ["other-product", {"id": "x", "slug": "other-product"}])
+def test_the_product_parameter_is_reserved(catalog, value):
+    with pytest.raises(InvalidInput) as raised:
+        catalog.get("reddit_report").validate({"product": value})
+    error = raised.value.errors[0]
+    assert error["loc"] == ["body", "parameters", "product"] and error["type"] == "reserved"
 
 
 def test_mistyped_int_is_rejected_not_coerced(catalog):

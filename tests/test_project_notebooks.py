@@ -13,7 +13,7 @@ import pytest
 
 from reporting.export import export_report
 from reporting.notebooks import NotebookCatalog
-from reporting.sample_data import seed_sample_data
+from reporting.sample_data import seed_sample_data, seed_sample_product
 from reporting.store import open_store
 from tests.pdf_checks import pdf_words
 
@@ -38,7 +38,9 @@ def test_stored_without_outputs(path: Path):
 
 @pytest.mark.parametrize("path", PROJECT, ids=lambda p: p.name)
 def test_runs_top_to_bottom_with_its_defaults(path: Path, settings, tmp_path):
-    seed_sample_data(open_store(settings).db)
+    db = open_store(settings).db
+    seed_sample_product(db)  # the default `product` slug names it, as in `make lab`
+    seed_sample_data(db)
     spec = NotebookCatalog(ROOT / "notebooks").get(path.stem)
     assert all(not p.required for p in spec.parameters), "every parameter needs a default"
     out = tmp_path / path.name
