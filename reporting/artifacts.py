@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from reporting.errors import NotFound
-from reporting.settings import Settings
+from reporting.settings import Settings, private_dir
 from reporting.store import Backend, Store
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -35,9 +35,9 @@ class FileArtifactStore:
 
     def put(self, task_id: str, name: str, data: bytes) -> None:
         _check(task_id, name)
-        folder = self.root / task_id
-        folder.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a reader never sees half a file.
+        private_dir(self.root)
+        folder = private_dir(self.root / task_id)
+        # Write then rename, so a reader never sees half a file; mkstemp makes it 0600.
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -75,4 +75,5 @@ class GridFSArtifactStore:
 def open_artifacts(settings: Settings, store: Store) -> ArtifactStore:
     if store.backend is Backend.mongodb:
         return GridFSArtifactStore(store.db)
+    private_dir(settings.data_dir)
     return FileArtifactStore(settings.artifacts_dir)

@@ -16,9 +16,21 @@ MASTER_KEY_FILE = "master.key"
 PEPPER_FILE = "api-key-pepper"
 
 
+def private_dir(path: Path) -> Path:
+    """`path`, made if missing, with mode 0700 (only its owner may list or enter it): the data
+    dir and the folders under it hold key hashes, secrets and reports. A folder of another
+    user keeps its mode."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_mode & 0o077 and info.st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
+
+
 def read_or_create_secret(path: Path) -> str:
-    """The secret kept in `path`, made (random, mode 0600) if the file does not exist."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The secret kept in `path`, made (random, mode 0600) if the file does not exist, in a
+    0700 folder."""
+    private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -6,13 +6,15 @@ Both expose pymongo's Database/Collection API, so repositories run the same code
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import pymongo
 
-from reporting.settings import Settings
+from reporting.settings import Settings, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,22 @@ def open_store(settings: Settings) -> Store:
         return Store(client, client[settings.mongodb_database], Backend.mongodb)
     import tinymongo
 
-    settings.embedded_db_dir.mkdir(parents=True, exist_ok=True)
+    _private_files(settings)
     client = tinymongo.MongoClient(
         tinymongo_folder=str(settings.embedded_db_dir), backend="sqlite", tz_aware=True
     )
     return Store(client, client[settings.mongodb_database], Backend.embedded)
+
+
+def _private_files(settings: Settings) -> None:
+    """The embedded store's folder, 0700 in a 0700 data dir, and its files 0600 (key hashes
+    live there). The store makes files as it goes (a shard per collection, locks, journals),
+    so the process makes every new file without group or other access (umask 077); files of
+    an older install are narrowed here."""
+    private_dir(settings.data_dir)
+    folder = private_dir(settings.embedded_db_dir)
+    os.umask(os.umask(0o077) | 0o077)
+    for path in folder.rglob("*"):
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            path.chmod(0o700 if path.is_dir() else stat.S_IMODE(mode) & 0o600)
