@@ -26,8 +26,10 @@ node_modules/.installed: package.json $(wildcard package-lock.json) | $(NPM)
 	PATH="$(abspath $(BIN)):$$PATH" $(NPM) $(if $(wildcard package-lock.json),ci,install) --no-audit --no-fund
 	touch $@
 
+# --exit-with-parent: make waits on its child and does not pass on a SIGINT/SIGHUP sent to
+# its own pid (nor does anything when SIGKILLed); the product notices either and stops.
 run: setup ## start API + workers + scheduler (+ redis-server) on embedded defaults
-	$(BIN)/reportbook run
+	$(BIN)/reportbook run --exit-with-parent
 
 # n8n for the integration tests (tests/n8n_server.py), under the data dir: n8n 1.x pinned by
 # tools/n8n/package-lock.json, installed by tools/n8n/install.sh (npm ci --ignore-scripts, then

@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
         default=int(os.environ.get("REPORTBOOK_WORKERS", "2")),
         help="RQ worker processes (default 2, one per core here)",
     )
+    run.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the parent process dies or is signalled (make run uses it)",
+    )
     commands.add_parser("seed", help="load the sample dataset into the store (once)")
     imports = commands.add_parser(
         "import-reddit", help="import Reddit dump files (JSON lines, JSON, CSV) for a product"
@@ -51,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(load_settings())
 
     if args.command == "run":
-        return launcher.run(args.host, args.port, args.workers)
+        return launcher.run(args.host, args.port, args.workers, args.exit_with_parent)
     if args.command in ("import-reddit", "fetch-reddit"):
         return _reddit(args, load_settings())
     print(f"{launcher.seed(load_settings())} sample posts added")

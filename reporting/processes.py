@@ -6,16 +6,38 @@ Used by `reportbook run`, the test suite and the benchmarks, so all start them t
 
 from __future__ import annotations
 
+import ctypes
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Ask the kernel to send `sig` to this process when its parent dies (Linux), so nothing
+    the product started outlives it, even when it is SIGKILLed. Exits at once if the parent
+    is already gone. Safe in a `preexec_fn` and in a freshly forked child."""
+    if _LIBC is None:
+        return
+    parent = os.getppid()
+    _LIBC.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the prctl took effect
+        os._exit(1)
+
+
+def bound_to_parent(sig: int = signal.SIGKILL) -> Callable[[], None]:
+    """A `preexec_fn` for Popen: the child dies with the process that starts it."""
+    return lambda: die_with_parent(sig)
 
 
 def free_port() -> int:
@@ -49,13 +71,40 @@ def redis_server_binary() -> str:
     return REDIS_SERVER_PATH
 
 
-def start_redis(directory: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """Start a private redis-server keeping its files in `directory`; returns (process, url)."""
+def _redis_password(directory: Path) -> str:
+    """The private Redis's password, made once (mode 0600) and kept beside its data, so a
+    restarted server (same directory) takes the same one and its clients reconnect."""
+    path = directory / "redis.password"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(24) + "\n")
+    return path.read_text().strip()
+
+
+def start_redis(
+    directory: Path, port: int | None = None, preexec_fn: Callable[[], None] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Start a private redis-server keeping its files in `directory`; returns (process, url).
+
+    It listens on 127.0.0.1 only and requires a password (generated once, kept in
+    `directory/redis.password`, mode 0600); the password goes to the server through a 0600
+    config file, never on its command line, and to clients in the returned URL. The
+    directory itself is made 0700."""
     directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
     port = port or free_port()
+    password = _redis_password(directory)
+    config = directory / "redis.conf"
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"requirepass {password}\n")
     process = subprocess.Popen(
         [
             redis_server_binary(),
+            str(config),
             "--port",
             str(port),
             "--bind",
@@ -70,12 +119,15 @@ def start_redis(directory: Path, port: int | None = None) -> tuple[subprocess.Po
             str(directory / "redis.log"),
         ],
         start_new_session=True,
+        preexec_fn=preexec_fn,
     )
     wait_for_port(port, process=process)
-    return process, f"redis://127.0.0.1:{port}/0"
+    return process, f"redis://:{password}@127.0.0.1:{port}/0"
 
 
-def start_mongod(directory: Path) -> tuple[subprocess.Popen, str] | None:
+def start_mongod(
+    directory: Path, preexec_fn: Callable[[], None] | None = None
+) -> tuple[subprocess.Popen, str] | None:
     """Start the `mongod` on PATH with its data in `directory`; None when there is none."""
     binary = shutil.which("mongod")
     if binary is None:
@@ -95,6 +147,7 @@ def start_mongod(directory: Path) -> tuple[subprocess.Popen, str] | None:
             str(directory / "mongod.log"),
         ],
         start_new_session=True,
+        preexec_fn=preexec_fn,
     )
     wait_for_port(port, timeout=60, process=process)
     return process, f"mongodb://127.0.0.1:{port}/"
@@ -114,6 +167,31 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
+
+
+def stop_all(processes: Iterable[subprocess.Popen], timeout: float = 8.0) -> None:
+    """Stop `processes` in parallel: SIGTERM to each, then after `timeout` (or once each is
+    gone) SIGKILL to what is left of each one's process group. One slow child does not delay
+    the others, so the whole stop takes at most about `timeout`."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            try:
+                process.terminate()
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            pass
+    for process in processes:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.wait()
 
 
 @contextmanager

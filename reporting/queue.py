@@ -42,6 +42,12 @@ def job_id(task: dict[str, Any]) -> str:
     return f"task-{task['_id']}-{task['attempt'] + 1}"
 
 
+def task_of_job(id_: str) -> tuple[str, int]:
+    """(task id, attempt) of a run's job id, `task-<id>-<attempt>`."""
+    _, task_id, attempt = id_.rsplit("-", 2) if id_.count("-") >= 2 else ("", id_, "0")
+    return task_id, int(attempt)
+
+
 class TaskQueue:
     def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
         self.redis = redis or connect_redis(settings)

@@ -249,6 +249,19 @@ class TaskRepository:
             },
         )
 
+    def release(self, task_id: str, attempt: int) -> dict[str, Any] | None:
+        """running attempt `attempt` -> pending, due now, the attempt not counted: its worker
+        was stopped and handed the run back (scheduler/report_worker.py)."""
+        return self._transition(
+            {"task_id": task_id, "status": TaskStatus.running.value, "attempt": attempt},
+            {
+                "$set": {"status": TaskStatus.pending.value, "run_at": utcnow(),
+                         "queued_at": None, "started_at": None, "heartbeat_at": None,
+                         "worker_id": None, "progress": None},
+                "$inc": {"attempt": -1},
+            },
+        )  # fmt: skip
+
     def heartbeat(
         self, task_id: str, attempt: int, progress: dict[str, int] | None
     ) -> dict[str, Any] | None:

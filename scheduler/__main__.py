@@ -1,4 +1,4 @@
-"""`python -m scheduler`: the scheduler process (ticks until SIGINT/SIGTERM)."""
+"""`python -m scheduler`: the scheduler process (ticks until SIGINT/SIGTERM/SIGHUP)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def main() -> None:
     configure_logging(settings)
     init_sentry(settings, "scheduler")
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     run_scheduler(settings, stop)
 

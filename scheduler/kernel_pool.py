@@ -27,12 +27,13 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.connect import write_connection_file
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async
-from rq import Worker
 from traitlets import DottedObjectName, Type
 
+from reporting.processes import bound_to_parent
 from reporting.queue import RUN_TASK
 from scheduler.kernel_template import READY
 from scheduler.monitor import kill_tree
+from scheduler.report_worker import ReportWorker
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ class PooledKernel:
             self._process: psutil.Process | None = psutil.Process(self.pid)
         except psutil.NoSuchProcess:
             self._process = None
+
+    def alive(self) -> bool:
+        try:
+            return self._process is not None and self._process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
 
     def discard(self) -> None:
         # Killed only if it is still this kernel: the template reaps kernels as they exit (a
@@ -77,6 +84,7 @@ class KernelTemplate:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "scheduler.kernel_template"], cwd=self.cwd, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+            preexec_fn=bound_to_parent(),  # it dies with its worker, even a SIGKILLed one
         )  # fmt: skip
         self._reply(self.process, READY)
         return self.process
@@ -101,6 +109,9 @@ class KernelTemplate:
         process.stdin.write(json.dumps({"connection_file": path}) + "\n")
         process.stdin.flush()
         return PooledKernel(int(self._reply(process)), Path(path))
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
         if self.process is not None:
@@ -184,29 +195,74 @@ def pooled_kernel_pid() -> int | None:
     return int(value) if value else None
 
 
-class PooledWorker(Worker):
-    """An RQ worker that hands each job a pre-started kernel and replaces it after the job."""
+class PooledWorker(ReportWorker):
+    """An RQ worker that hands each job a pre-started kernel and replaces it after the job.
+
+    While it waits for work it checks every KERNEL_CHECK_SECONDS that its kernel and the
+    kernel template are alive, and makes them again if not (backing off when the template
+    keeps failing): a killed template is back within seconds, not at the next job."""
+
+    KERNEL_CHECK_SECONDS = 2
+    MAX_FORK_BACKOFF = 60.0
 
     def __init__(self, *args: Any, kernel_cwd: Path, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.template = KernelTemplate(kernel_cwd)
+        self._waiting = False
+        self._fork_backoff = 0.0
+        self._next_fork_at = 0.0
         self.next_kernel: PooledKernel | None = self._fork()
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """How long one wait for a job blocks: the kernel checks run between two waits."""
+        return self.KERNEL_CHECK_SECONDS
 
     def _fork(self) -> PooledKernel | None:
         """A kernel from the template; None if it cannot make one (the run then starts its
         own kernel, as without the pool: slower, never lost)."""
         try:
-            return self.template.fork()
+            kernel = self.template.fork()
         except (OSError, RuntimeError, ValueError):
             log.exception("the kernel template could not fork a kernel")
+            self._fork_backoff = min(max(self._fork_backoff * 2, 1.0), self.MAX_FORK_BACKOFF)
+            self._next_fork_at = time.monotonic() + self._fork_backoff
             return None
+        self._fork_backoff = 0.0
+        return kernel
+
+    def dequeue_job_and_maintain_ttl(self, timeout: Any, max_idle_time: Any = None) -> Any:
+        self._waiting = True
+        try:
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        finally:
+            self._waiting = False
+
+    def heartbeat(self, timeout: Any = None, pipeline: Any = None) -> None:
+        super().heartbeat(timeout, pipeline)
+        if self._waiting and pipeline is None:  # between two waits for a job
+            self._keep_kernel_ready()
+
+    def _keep_kernel_ready(self) -> None:
+        kernel = self.next_kernel
+        if kernel is not None and kernel.alive() and self.template.alive():
+            return
+        if kernel is None and time.monotonic() < self._next_fork_at:
+            return
+        if kernel is not None:
+            log.warning("the pooled kernel or its template died; making them again")
+            kernel.discard()
+        self.next_kernel = self._fork()
 
     def execute_job(self, job: Any, queue: Any) -> None:
         if job.func_name != RUN_TASK:  # a pipeline job runs no notebook: the kernel waits
             super().execute_job(job, queue)
             return
-        kernel = self.next_kernel or self._fork()
-        self.next_kernel = None
+        kernel, self.next_kernel = self.next_kernel, None
+        if kernel is not None and not (kernel.alive() and self.template.alive()):
+            kernel.discard()  # its template died since the last check
+            kernel = None
+        kernel = kernel or self._fork()
         if kernel is None:
             super().execute_job(job, queue)
         else:
@@ -217,7 +273,8 @@ class PooledWorker(Worker):
             finally:
                 del os.environ[CONNECTION_ENV], os.environ[PID_ENV]
                 kernel.discard()  # one run per kernel
-        self.next_kernel = self._fork()  # starts up while we wait
+        if not self._stop_requested:
+            self.next_kernel = self._fork()  # starts up while we wait
 
     def teardown(self) -> None:
         if self.next_kernel is not None:

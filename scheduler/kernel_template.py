@@ -9,7 +9,8 @@ with the next kernel's imports.
 
 Before forking, the template has started no thread of its own and no ZMQ context: the child
 creates those as any new kernel does. It exits when stdin closes (its worker is gone), and its
-kernels follow: each polls for its parent (ipykernel's `parent_handle`).
+kernels follow: each polls for its parent (ipykernel's `parent_handle`) and has asked to be
+killed when it goes (PR_SET_PDEATHSIG); the template itself is started that way by its worker.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import json
 import os
 import signal
 import sys
+
+from reporting.processes import die_with_parent
 
 # What the notebooks import, and what they import on first use (tinymongo, pandas' Styler for
 # report tables, IPython's magics for %matplotlib): bench/kernel_variants.py.
@@ -45,6 +48,7 @@ def _become_kernel(connection_file: str) -> None:
     """In the forked child: run an ipykernel on `connection_file` until it is killed."""
     try:
         os.setsid()  # its own process group: the worker kills the kernel's whole tree
+        die_with_parent(signal.SIGKILL)  # and it ends with the template
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the cells' subprocesses are theirs
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
@@ -61,7 +65,7 @@ def _become_kernel(connection_file: str) -> None:
         os._exit(0)
 
 
-def main() -> None:
+def serve() -> None:
     for name in (*PRELOAD, "ipykernel.kernelapp"):
         importlib.import_module(name)
     gc.collect()
@@ -74,6 +78,17 @@ def main() -> None:
         if pid == 0:
             _become_kernel(connection_file)
         print(pid, flush=True)
+
+
+def main() -> None:
+    """Serve until the worker goes away. A worker that stops or dies while the template is
+    starting or answering leaves a closed pipe: that is the end of the job, not an error
+    (no BrokenPipeError traceback on every stop)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        serve()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
 
 
 if __name__ == "__main__":

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
+import time
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from redis import Redis
+from redis.exceptions import RedisError
 from rq import Worker
 
 from reporting.export import export_report
@@ -15,6 +20,7 @@ from reporting.settings import load_settings
 from reporting.telemetry import init_sentry
 from scheduler import jobs  # noqa: F401  imported before forking: job processes inherit it
 from scheduler.kernel_pool import PooledWorker
+from scheduler.report_worker import ReportWorker
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +39,48 @@ def warm_up() -> None:
     gc.freeze()
 
 
+def kernel_installed(name: str) -> bool:
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        return False
+    return True
+
+
+def wait_for_redis(redis: Redis) -> None:
+    """Block until Redis answers (it may be restarting): a worker started meanwhile waits
+    instead of exiting at once and being counted as crashing."""
+    delay = 0.2
+    while True:
+        try:
+            redis.ping()
+            return
+        except RedisError as exc:
+            log.warning("waiting for Redis: %s", exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 def main() -> None:
     settings = load_settings()
     configure_logging(settings)
+    if not kernel_installed(settings.kernel_name):
+        # A worker could run nothing: it exits, and `reportbook run` reports it in /readiness.
+        log.error("KERNEL_NAME %r is not an installed Jupyter kernel", settings.kernel_name)
+        sys.exit(2)
     init_sentry(settings, "worker")  # before forking: every job process inherits it
-    warm_up()
     queue = TaskQueue(settings)
+    wait_for_redis(queue.redis)
+    warm_up()
     # Listens on high, normal, low: always takes from the highest non-empty queue first.
+    worker: Worker
     if settings.kernel_pool and settings.kernel_name == "python3":
-        worker: Worker = PooledWorker(
-            queue.in_order, connection=queue.redis, kernel_cwd=settings.notebooks_dir
-        )
+        worker = PooledWorker(
+            queue.in_order, connection=queue.redis, settings=settings,
+            kernel_cwd=settings.notebooks_dir,
+        )  # fmt: skip
     else:
-        worker = Worker(queue.in_order, connection=queue.redis)
+        worker = ReportWorker(queue.in_order, connection=queue.redis, settings=settings)
     worker.work(logging_level="INFO")
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from reporting.store import StoreUnavailable
+from reporting.supervision import read_status
 from service.context import AppContext
 from service.deps import Context
 from service.schemas import HealthOut
@@ -62,17 +63,35 @@ def _workers_and_scheduler(context: AppContext) -> dict[str, str]:
     return checks
 
 
+def _supervised(context: AppContext) -> dict[str, str]:
+    """Under `reportbook run`: each process it supervises, e.g. `process.worker-1`:
+    `running (pid 123, 2 restarts)`, or `error: gave up: exited 5 times in a row...`."""
+    status = read_status(context.settings.data_dir)
+    if status is None:
+        return {}
+    checks = {}
+    for name, child in status["processes"].items():
+        key = f"process.{name}"
+        if child["state"] == "gave up":
+            checks[key] = f"error: gave up: {child['reason']}"
+        else:
+            checks[key] = f"{child['state']} (pid {child['pid']}, {child['restarts']} restarts)"
+    return checks
+
+
 @router.get("/readiness", response_model=HealthOut, responses=_DOWN)
 def readiness(context: Context) -> JSONResponse:
     """Each dependency, for operators: the store, Redis, RQ workers alive, the scheduler's
-    last round, Firebase sign-in. 503 when the store or Redis is down, no worker is alive, or
-    the scheduler has been silent for three rounds."""
+    last round, Firebase sign-in, and under `reportbook run` each process it supervises. 503
+    when the store or Redis is down, no worker is alive, the scheduler has been silent for
+    three rounds, or `reportbook run` gave up restarting a process."""
     checks = _store_and_queue(context)
     if checks["queue"] == "ok":
         try:
             checks.update(_workers_and_scheduler(context))
         except RedisError as exc:
             checks["queue"] = f"error: {exc}"
+    checks.update(_supervised(context))
     healthy = not any(v.startswith("error") for v in checks.values())
     checks["firebase"] = "configured" if context.firebase.configured else "not configured"
     return _answer(checks, healthy and "workers" in checks)
