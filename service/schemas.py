@@ -35,6 +35,7 @@ class ParameterOut(BaseModel):
     type: str
     default: Any = None
     required: bool
+    nullable: bool = Field(default=False, description="null is a valid value")
     description: str
     enum: list[Any] | None = None
 
@@ -45,6 +46,11 @@ class NotebookOut(BaseModel):
     description: str
     parameters: list[ParameterOut]
     timeout_seconds: int | None = Field(description="Overrides TASK_TIMEOUT_SECONDS")
+    kernel: str | None = Field(
+        default=None, description="The notebook's Jupyter kernel; null: KERNEL_NAME"
+    )
+    available: bool = Field(default=True, description="false: it cannot run (admins only)")
+    reason: str | None = Field(default=None, description="Why it cannot run")
 
 
 class RetryPolicy(BaseModel):
