@@ -11,6 +11,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reporting.output_limits import OutputLimits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MASTER_KEY_FILE = "master.key"
 PEPPER_FILE = "api-key-pepper"
@@ -76,6 +78,12 @@ class Settings(BaseSettings):
     lost_job_grace_seconds: float = Field(default=30, ge=0)
     kernel_name: str = "python3"
     kernel_pool: bool = True  # workers keep a pre-started python3 kernel (scheduler.kernel_pool)
+    # What a report may hold (reporting/output_limits.py) and how long its export may take.
+    report_cell_output_max_lines: int = Field(default=500, gt=0)
+    report_cell_output_max_chars: int = Field(default=50_000, gt=0)
+    report_output_max_bytes: int = Field(default=20_000_000, gt=0)
+    output_hard_limit_bytes: int = Field(default=200_000_000, gt=0)
+    export_timeout_seconds: float = Field(default=300, gt=0)
     log_format: Literal["json", "text"] | None = None  # default: json in production
     sentry_dsn: str | None = None  # unset or empty: Sentry off
     sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)  # 0: no tracing
@@ -126,6 +134,15 @@ class Settings(BaseSettings):
     def maintenance_interval_seconds(self) -> float:
         """How often the scheduler looks for dead workers' tasks and jobs Redis lost."""
         return min(self.scheduler_interval_seconds, self.heartbeat_timeout_seconds / 2)
+
+    @property
+    def output_limits(self) -> OutputLimits:
+        return OutputLimits(
+            cell_lines=self.report_cell_output_max_lines,
+            cell_chars=self.report_cell_output_max_chars,
+            report_bytes=self.report_output_max_bytes,
+            hard_bytes=self.output_hard_limit_bytes,
+        )
 
     @property
     def master_key_file(self) -> Path:

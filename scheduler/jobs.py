@@ -2,8 +2,11 @@
 
 Its lifecycle writes the task's status at every transition; the executed notebook is stored
 before the outcome is recorded, so a failed, cancelled or timed-out run still leaves its
-partial notebook. If the store is down when the run ends, the job keeps trying to record the
-outcome instead of losing it.
+partial notebook, and before the report is exported, so an export that fails (reason
+`export`) or a run whose output is beyond the hard limit (reason `output_limit`) leaves it too.
+The heartbeat goes on through the export, which runs in a child process with its own timeout
+(EXPORT_TIMEOUT_SECONDS) on outputs bounded by reporting/output_limits.py. If the store is
+down when the run ends, the job keeps trying to record the outcome instead of losing it.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from reporting import logs
 from reporting.alerts import on_run_ended
 from reporting.artifacts import ArtifactStore, open_artifacts
 from reporting.data_versions import DataVersions
-from reporting.errors import NotFound
-from reporting.execution import NotebookFailed, NotebookInterrupted, execute
-from reporting.export import ReportMeta, export_report
+from reporting.errors import InvalidInput, NotFound
+from reporting.execution import NotebookFailed, NotebookInterrupted, execute, source_cell_index
+from reporting.export import ReportMeta
+from reporting.export_runner import ExportFailed, ExportStopped, export_in_child
 from reporting.lifecycle import Outcome, end_attempt, failure
 from reporting.notebooks import NotebookCatalog, NotebookSpec
+from reporting.output_limits import OutputLimitExceeded, bound_outputs
 from reporting.products import ProductRepository
 from reporting.result_cache import cache_key
 from reporting.settings import Settings, load_settings
@@ -40,6 +45,7 @@ from scheduler.snapshot_jobs import chunk_ended
 log = logging.getLogger(__name__)
 
 RECORD_RETRY_SECONDS = 600
+POOLED_KERNEL = "python3"  # the kernel the worker's pool pre-starts (scheduler.kernel_pool)
 
 
 def _store_artifact(
@@ -100,13 +106,18 @@ class TaskRun:
             return Outcome(
                 TaskStatus.failed, failure("error", "NotFound", exc.message), [], timings
             )
+        except InvalidInput as exc:  # broken since it was submitted: say what is wrong
+            error = failure("error", "NotebookUnavailable", exc.errors[0]["msg"])
+            return Outcome(TaskStatus.failed, error, [], timings)
         product = self.products.get(task["product_id"])  # named on the title page
         # The inputs as this run sees them, before it reads any (reporting/result_cache.py).
         key = cache_key(spec.path, task["parameters"], product, self.versions) if product else None
         monitor = RunMonitor(
             self.tasks, task, self.settings.heartbeat_interval_seconds, self._timeout(spec)
         )
-        km = PooledKernelManager.from_environment()  # the worker's pre-started kernel, if any
+        kernel = spec.kernel or self.settings.kernel_name  # the notebook's own kernelspec
+        # The worker's pre-started python3 kernel, if any; another kernel starts as usual.
+        km = PooledKernelManager.from_environment() if kernel == POOLED_KERNEL else None
         monitor.kernel_pid = pooled_kernel_pid() if km else None
         with tempfile.TemporaryDirectory(prefix=f"task-{task_id}-") as tmp, monitor:
             try:
@@ -114,31 +125,69 @@ class TaskRun:
                     spec,
                     task["parameters"],
                     Path(tmp) / "notebook.ipynb",
-                    kernel_name=self.settings.kernel_name,
+                    kernel_name=kernel,
                     on_cell=monitor.on_cell,
                     km=km,
                 )
             except (NotebookFailed, NotebookInterrupted) as stopped:
                 return self._stopped(task, stopped.notebook, stopped, monitor, timings)
-        if monitor.reason is not None:  # stopped before its kernel had started a cell
-            return self._stopped(task, run.notebook, None, monitor, timings)
-        started = time.perf_counter()
-        html, pdf = export_report(
-            run.notebook,
-            {"metadata": {"name": spec.name, "path": str(spec.path.parent)}},
-            meta=ReportMeta(product=product["name"] if product else None),
-        )
-        timings.update(
-            execution=round(run.cell_seconds, 3),
-            kernel_and_papermill=round(run.seconds - run.cell_seconds, 3),
-            export=round(time.perf_counter() - started, 3),
-        )
+            if monitor.reason is not None:  # stopped before its kernel had started a cell
+                return self._stopped(task, run.notebook, None, monitor, timings)
+            timings.update(
+                execution=round(run.cell_seconds, 3),
+                kernel_and_papermill=round(run.seconds - run.cell_seconds, 3),
+            )
+            meta = ReportMeta(product=product["name"] if product else None)
+            outcome = self._report(task, spec, run.notebook, meta, monitor, Path(tmp), timings)
+        if outcome.status is TaskStatus.success:
+            outcome.recorded["cache_key"] = key
+        return outcome
+
+    def _report(
+        self,
+        task: dict[str, Any],
+        spec: NotebookSpec,
+        notebook: nbformat.NotebookNode,
+        meta: ReportMeta,
+        monitor: RunMonitor,
+        folder: Path,
+        timings: dict[str, float],
+    ) -> Outcome:
+        """Store the executed notebook, then export the report (the monitor still beating)."""
         saved = [
-            _store_artifact(self.artifacts, task, "notebook", nbformat.writes(run.notebook).encode()),
+            _store_artifact(self.artifacts, task, "notebook", nbformat.writes(notebook).encode())
+        ]
+        monitor.kernel_pid = None  # the kernel is gone: its pid may be reused meanwhile
+        monitor.deadline = float("inf")  # the export has its own timeout
+        started = time.perf_counter()
+        try:
+            bound_outputs(notebook, self.settings.output_limits)
+            html, pdf = export_in_child(
+                notebook,
+                {"metadata": {"name": spec.name, "path": str(spec.path.parent)}},
+                meta,
+                folder / "export",
+                self.settings.export_timeout_seconds,
+                should_stop=lambda: monitor.reason is not None,
+            )
+        except OutputLimitExceeded as exc:
+            error = failure("output_limit", "OutputLimitExceeded", exc.message)
+            return Outcome(TaskStatus.failed, error, saved, timings)
+        except ExportFailed as exc:
+            log.warning("task %s: export failed: %s", task["_id"], exc)
+            return Outcome(
+                TaskStatus.failed, failure("export", exc.ename, exc.evalue), saved, timings
+            )
+        except ExportStopped:
+            error = failure("cancelled", "Cancelled", "cancelled while exporting")
+            return Outcome(TaskStatus.cancelled, error, saved, timings)
+        finally:
+            timings["export"] = round(time.perf_counter() - started, 3)
+        saved += [
             _store_artifact(self.artifacts, task, "html", html.encode()),
             _store_artifact(self.artifacts, task, "pdf", pdf),
-        ]  # fmt: skip
-        return Outcome(TaskStatus.success, None, saved, timings, {"cache_key": key})
+        ]
+        return Outcome(TaskStatus.success, None, saved, timings)
 
     def _stopped(
         self,
@@ -152,16 +201,20 @@ class TaskRun:
         if notebook is not None:
             data = nbformat.writes(notebook).encode()
             saved.append(_store_artifact(self.artifacts, task, "notebook", data))
+        # The analyst's number of the cell that was running when the kernel stopped.
+        running = source_cell_index(notebook, (monitor.progress or {}).get("cell"))
         if monitor.reason is StopReason.cancelled:
-            error = failure("cancelled", "Cancelled", "cancelled while running")
+            error = failure("cancelled", "Cancelled", "cancelled while running", cell_index=running)
             return Outcome(TaskStatus.cancelled, error, saved, timings)
         if monitor.reason is StopReason.timeout:
-            error = failure("timeout", "TaskTimeout", f"ran longer than {monitor.timeout:g} s")
+            error = failure("timeout", "TaskTimeout", f"ran longer than {monitor.timeout:g} s",
+                            cell_index=running)  # fmt: skip
             return Outcome(TaskStatus.failed, error, saved, timings)
         if isinstance(stopped, NotebookFailed):
             return Outcome(TaskStatus.failed, {"reason": "error", **stopped.error}, saved, timings)
         assert isinstance(stopped, NotebookInterrupted)
-        error = failure("kernel_died", type(stopped.cause).__name__, str(stopped.cause))
+        error = failure("kernel_died", type(stopped.cause).__name__, str(stopped.cause),
+                        cell_index=running)  # fmt: skip
         return Outcome(TaskStatus.failed, error, saved, timings)
 
     def _record(self, task: dict[str, Any], outcome: Outcome) -> dict[str, Any] | None:
