@@ -39,10 +39,12 @@ from reporting.reddit_dumps import (  # reading dumps; re-exported: this is the 
 )
 
 __all__ = ["BATCH_SIZE", "CONTENT_TYPES", "MAX_TEXT_CHARS", "DumpFormat", "Rejected", "Row",
-           "UnreadableDump", "detect_format", "import_rows", "ingest", "normalise", "read_dump"]  # fmt: skip
+           "UnreadableDump", "detect_format", "every_row_rejected", "import_rows", "ingest", "normalise",
+           "read_dump"]  # fmt: skip
 
 MAX_TEXT_CHARS = 40_000  # longest title / selftext / body stored
 BATCH_SIZE = 1000  # documents per insert
+SHOWN = 3  # rejected rows named in the error of an import that rejected every row
 FIRST_TIME = datetime(2005, 6, 1, tzinfo=UTC).timestamp()  # Reddit opened in June 2005
 LAST_TIME = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
 REDDIT_ID = re.compile(r"^[0-9A-Za-z]{1,20}$")
@@ -269,8 +271,8 @@ def ingest(
 ) -> dict[str, Any]:
     """Import `rows` for `product` as one recorded ingestion run; return the finished run.
 
-    An unreadable input ends the run `failed` (returned); any other error ends it `failed`
-    with the counts so far and is raised."""
+    An unreadable input, or one whose every row was rejected, ends the run `failed` (returned);
+    any other error ends it `failed` with the counts so far and is raised."""
     run = runs.start(product, source, started_by, filename, format)
     report = IngestionReport()
     try:
@@ -281,4 +283,13 @@ def ingest(
         report.error = f"{type(exc).__name__}: {exc}"
         runs.finish(run["_id"], report)
         raise
+    if report.error is None and report.read and report.rejected == report.read:
+        report.error = every_row_rejected(report)
     return runs.finish(run["_id"], report)
+
+
+def every_row_rejected(report: IngestionReport) -> str:
+    """Why an import whose every row was rejected failed: the first reasons."""
+    first = "; ".join(f"row {r['row']}: {r['reason']}" for r in report.rejected_rows[:SHOWN])
+    more = f" (and {report.rejected - SHOWN} more)" if report.rejected > SHOWN else ""
+    return f"every row was rejected, nothing was imported; {first}{more}"

@@ -1,6 +1,7 @@
 """Reddit rows arriving over HTTP (an analyst's upload or import, an n8n delivery): the body
 spooled to a file, the import run off the event loop, audited, and a run that could read
-nothing answered as a 422 (the failed run is kept)."""
+nothing, or rejected every row, answered as a 422 with the first reasons (the failed run is
+kept and listed)."""
 
 from __future__ import annotations
 
@@ -55,5 +56,11 @@ async def import_stream(
     context.audit.record(who, "reddit.imported", "product", product["_id"], run_id=run["_id"],
                          status=run["status"], **audited, **run["counts"])  # fmt: skip
     if run["status"] == IngestionStatus.failed:
-        raise unprocessable(loc, f"{run['error']} (ingestion run {run['_id']})", "unreadable")
+        rejected_all = run["counts"]["read"] and run["counts"]["rejected"] == run["counts"]["read"]
+        error = {"loc": loc, "msg": f"{run['error']} (ingestion run {run['_id']})",
+                 "type": "rows_rejected" if rejected_all else "unreadable",
+                 "ingestion_run": run["_id"],
+                 "rejected_rows": [{"row": r["row"], "reason": r["reason"]}
+                                   for r in run["rejected_rows"][:5]]}  # fmt: skip
+        raise InvalidInput([error])
     return run
