@@ -13,6 +13,7 @@ from typing import Any
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
+from redis.client import PubSub
 from redis.exceptions import RedisError
 from redis.retry import Retry
 from rq import Queue, Worker
@@ -94,6 +95,25 @@ class TaskQueue:
     def beat_scheduler(self) -> None:
         """The scheduler finished a round now (read by /readiness)."""
         self.redis.set(self._heartbeat_key, time.time(), ex=86400)
+
+    @property
+    def _wake_channel(self) -> str:
+        return f"reportbook:{self.queues[Priority.normal].name}:wake-scheduler"
+
+    def wake_scheduler(self) -> None:
+        """Tell the scheduler that a pending task's due time was set (created, moved, retried,
+        resumed): it reads the next due time again at once. Best effort: the scheduler also
+        reads it every few seconds."""
+        try:
+            self.redis.publish(self._wake_channel, "due")
+        except RedisError as exc:
+            log.warning("could not wake the scheduler (it looks again within seconds): %s", exc)
+
+    def wake_subscription(self) -> PubSub:
+        """What the scheduler listens on between rounds (see wake_scheduler)."""
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(self._wake_channel)
+        return pubsub
 
     def scheduler_heartbeat(self) -> float | None:
         value = self.redis.get(self._heartbeat_key)

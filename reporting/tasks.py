@@ -194,6 +194,13 @@ class TaskRepository:
         cursor = self.collection.find(query, {"_id": 1}).sort("run_at").limit(limit)
         return [doc["_id"] for doc in cursor]
 
+    def next_due_at(self) -> dt.datetime | None:
+        """When the earliest pending, unpaused task falls due (one indexed query)."""
+        query = {"status": TaskStatus.pending.value, "paused": False}
+        for doc in self.collection.find(query, {"run_at": 1}).sort("run_at").limit(1):
+            return doc["run_at"]
+        return None
+
     def queued_since(self, before: dt.datetime) -> list[dict[str, Any]]:
         return list(
             self.collection.find({"status": TaskStatus.queued.value, "queued_at": {"$lte": before}})
@@ -299,7 +306,7 @@ class TaskRepository:
         """pending | queued -> cancelled."""
         return self.update_waiting(
             task_id,
-            {"status": TaskStatus.cancelled.value, "finished_at": utcnow(),
+            {"status": TaskStatus.cancelled.value, "finished_at": utcnow(), "next_run_at": None,
              "error": {"reason": "cancelled", "ename": "Cancelled",
                        "evalue": "cancelled before it started", "cell_index": None}},
         )  # fmt: skip

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from reporting.access import Principal, Scope
 from reporting.errors import InvalidInput, InvalidTransition, NotFound
@@ -14,6 +17,7 @@ from service.context import AppContext
 from service.schemas import TaskCreate, TaskUpdate
 
 PRIORITY_ORDER = {p.value: i for i, p in enumerate(Priority)}
+log = logging.getLogger(__name__)
 
 
 def get(context: AppContext, scope: Scope, task_id: str) -> dict[str, Any]:
@@ -34,6 +38,7 @@ def _enqueue_if_due(context: AppContext, task: dict[str, Any]) -> dict[str, Any]
     if task["run_at"] <= utcnow() and not task["paused"]:
         enqueue_now(context.tasks, context.queue, task["_id"])
         return _reload(context, task["_id"])
+    context.queue.wake_scheduler()  # its timer moves to this task if it is due first
     return task
 
 
@@ -131,7 +136,10 @@ def cancel(
     task = get(context, scope, task_id)
     cancelled = context.tasks.cancel_waiting(task_id)
     if cancelled is not None:
-        context.queue.remove(task)
+        try:
+            context.queue.remove(task)
+        except RedisError as exc:  # a worker skips a cancelled task's job: it is cancelled
+            log.warning("task %s cancelled; its job stays in Redis for now: %s", task_id, exc)
         context.audit.record(principal, "task.cancelled", "task", task_id)
         return cancelled, False
     requested = context.tasks.request_cancel(task_id)
