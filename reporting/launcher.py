@@ -50,8 +50,8 @@ def seed(settings: Settings) -> int:
     """Load the sample Reddit data and its sample folder and product (once each)."""
     store = open_store(settings)
     try:
-        seed_sample_product(store.db)
-        return seed_sample_data(store.db)
+        product = seed_sample_product(store.db)
+        return seed_sample_data(store.db, product["slug"]) if product is not None else 0
     finally:
         store.close()
 

@@ -75,6 +75,8 @@ def end_attempt(
         successor = _store_successor(tasks, task, outcome.status, now)
         if successor is not None:
             changes.update(next_task_id=successor["_id"], next_run_at=successor["run_at"])
+        else:  # no next occurrence (a cancelled series): none is shown
+            changes["next_run_at"] = None
     ended = tasks.end_attempt(task["_id"], task["attempt"], changes, record)
     if ended is None:
         if successor is not None:

@@ -596,17 +596,44 @@ def sample_research() -> Research:
     )
 
 
-def seed_sample_product(db: Any) -> dict[str, Any]:
+SAMPLE_KEY = "sample-product"  # the stable key the sample product is found by
+
+
+class SeedMarks:
+    """What seeding made, by a stable key: `seed` runs on every `make run`, and must find
+    what it made even after a user renamed it (never by name or slug)."""
+
+    def __init__(self, db: Any) -> None:
+        self.collection = db["seeds"]
+
+    def get(self, key: str) -> str | None:
+        mark = self.collection.find_one({"_id": key})
+        return mark["made"] if mark else None
+
+    def set(self, key: str, made: str) -> None:
+        self.collection.insert_many([{"_id": key, "made": made, "at": datetime.now(UTC)}])
+
+
+def seed_sample_product(db: Any) -> dict[str, Any] | None:
     """The sample folder and product that reports on the sample data belong to, and its
-    research (made once)."""
-    folders, products = FolderRepository(db), ProductRepository(db)
-    existing = [p for p in products.list() if p["name"] == SAMPLE_PRODUCT_NAME]
-    if existing:
-        product = existing[0]
+    research: made once, then found by its id (kept under SAMPLE_KEY), however it has been
+    renamed since. None when a user deleted it: it is not made again."""
+    marks, products = SeedMarks(db), ProductRepository(db)
+    made = marks.get(SAMPLE_KEY)
+    if made is not None:
+        product = products.get(made)
+        if product is None:
+            return None
     else:
-        folder = next((f for f in folders.list() if f["name"] == SAMPLE_FOLDER_NAME), None)
-        folder = folder or folders.create(SAMPLE_FOLDER_NAME, "sample-data")
-        product = products.create(SAMPLE_PRODUCT_NAME, folder["_id"], "sample-data", SAMPLE_PRODUCT)
+        # Seeded before the marks were kept: the product an earlier seed made (its slug never
+        # changes, and it says who made it), else a new one (another slug if a user has taken
+        # `home-espresso`).
+        product = products.by_slug(SAMPLE_PRODUCT)
+        if product is None or product["created_by"] != "sample-data":
+            folder = FolderRepository(db).create(SAMPLE_FOLDER_NAME, "sample-data")
+            slug = None if products.by_slug(SAMPLE_PRODUCT) else SAMPLE_PRODUCT
+            product = products.create(SAMPLE_PRODUCT_NAME, folder["_id"], "sample-data", slug)
+        marks.set(SAMPLE_KEY, product["_id"])
     research = ResearchRepository(db)
     if research.latest(product["_id"]) is None:
         research.ensure_indexes()

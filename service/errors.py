@@ -1,9 +1,11 @@
-"""One handler per error family: our errors carry their status; store failures are 503."""
+"""One handler per error family: our errors carry their status; store and queue (Redis)
+failures are 503; anything else is a JSON 500 with the request id."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,9 +14,11 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
 from reporting.errors import InvalidInput, InvalidTransition, ReportbookError, Unauthenticated
+from reporting.logs import request_id
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,29 @@ async def store_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": "the document store is unavailable; try again shortly"}, status_code=503
     )
+
+
+async def queue_error(_: Request, exc: Exception) -> JSONResponse:
+    """Redis down: 503. What the store already recorded stands; the scheduler's recovery
+    enqueues a queued task whose job Redis does not hold (scheduler/tick.py: recover)."""
+    log.error("queue error: %s", exc)
+    return JSONResponse(
+        {"detail": "the task queue (Redis) is unavailable; try again shortly"}, status_code=503
+    )
+
+
+async def unhandled_error(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+    """Any other exception: logged with its traceback and the request id (this middleware runs
+    inside the request-id one), answered as a JSON 500 carrying the same id."""
+    try:
+        return await call_next(request)
+    except Exception:
+        rid = request_id.get()
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": "internal error; quote the request id when reporting it",
+             "request_id": rid}, status_code=500,
+        )  # fmt: skip
 
 
 # ---- 422: what was wrong, never a copy of a large input ------------------------------------
@@ -96,3 +123,5 @@ def register(app: FastAPI) -> None:
     app.add_exception_handler(ReportbookError, reportbook_error)
     app.add_exception_handler(PyMongoError, store_error)
     app.add_exception_handler(sqlite3.Error, store_error)
+    app.add_exception_handler(RedisError, queue_error)
+    app.middleware("http")(unhandled_error)  # registered before, so inside, the request id
