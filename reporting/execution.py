@@ -26,6 +26,7 @@ from papermill.utils import merge_kwargs, remove_args
 
 from reporting.errors import ReportbookError
 from reporting.notebooks import NotebookSpec
+from reporting.output_limits import OUTPUT_EXCEEDED_KEY
 
 log = logging.getLogger(__name__)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -53,23 +54,54 @@ class NotebookInterrupted(ReportbookError):
         self.notebook = notebook
 
 
+def _message_size(content: dict[str, Any]) -> int:
+    """Characters an output message adds to the notebook (text, data, traceback)."""
+    size = len(content.get("text") or "")
+    for value in (content.get("data") or {}).values():
+        size += len(value) if isinstance(value, str) else len(str(value))
+    return size + sum(len(line) for line in content.get("traceback") or [])
+
+
+class BoundedNotebookClient(PapermillNotebookClient):
+    """Keeps at most `max_output_bytes` of output in the notebook while it runs: past that,
+    outputs are dropped as they come (the run's memory stays bounded) and the notebook's
+    metadata says how much came (OUTPUT_EXCEEDED_KEY), which fails the run `output_limit`."""
+
+    max_output_bytes: int | None = None
+    received = 0
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content") or {}
+        size = _message_size(content)
+        room = None if self.max_output_bytes is None else self.max_output_bytes - self.received
+        self.received += size
+        if room is not None and size > room:
+            self.nb.metadata[OUTPUT_EXCEEDED_KEY] = self.received
+            if msg.get("msg_type") != "stream" or room <= 0:
+                return None
+            msg = {**msg, "content": {**content, "text": content.get("text", "")[:room]}}
+        return super().output(outs, msg, display_id, cell_index)
+
+
 class ProgressEngine(NBClientEngine):
     """papermill's nbclient engine that reports each cell as it starts:
-    `on_cell(index, of, kernel_pid)` (the pid lets a watchdog stop exactly this kernel), and
-    saves the partial notebook to `partial_path` when the kernel dies mid-run."""
+    `on_cell(index, of, kernel_pid)` (the pid lets a watchdog stop exactly this kernel),
+    saves the partial notebook to `partial_path` when the kernel dies mid-run, and keeps at
+    most `max_output_bytes` of output (BoundedNotebookClient)."""
 
     @classmethod
     def execute_managed_notebook(
         cls, nb_man, kernel_name, on_cell=None, partial_path=None, start_timeout=60,
-        source_path=None, **kwargs,
+        source_path=None, max_output_bytes=None, **kwargs,
     ):  # fmt: skip
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
         if source_path is not None:  # the notebook came in memory: record where it was read
             nb_man.nb.metadata.papermill["input_path"] = source_path
-        client = PapermillNotebookClient(
+        client = BoundedNotebookClient(
             nb_man,
             **merge_kwargs(kwargs, startup_timeout=start_timeout, kernel_name=kernel_name, log=log),
         )
+        client.max_output_bytes = max_output_bytes
         if on_cell is not None:
             cell_start = nb_man.cell_start
 
@@ -168,9 +200,11 @@ def execute(
     kernel_name: str,
     on_cell: Callable[[int, int, int | None], None] | None = None,
     km: Any = None,
+    max_output_bytes: int | None = None,
 ) -> Execution:
     """Execute `spec` with `parameters` into `output_path`, calling
-    `on_cell(index, of, kernel_pid)` as each cell starts.
+    `on_cell(index, of, kernel_pid)` as each cell starts; past `max_output_bytes` of output,
+    later outputs are dropped and the notebook's metadata says so (OUTPUT_EXCEEDED_KEY).
 
     Raises NotebookFailed when a cell raises and NotebookInterrupted when the kernel dies or
     is stopped, each with the partial notebook (papermill saves it before raising).
@@ -189,6 +223,7 @@ def execute(
             on_cell=on_cell,
             partial_path=str(output_path),
             source_path=str(spec.path),
+            max_output_bytes=max_output_bytes,
             km=km,  # a pre-started kernel, or None: papermill starts one
         )
     except PapermillExecutionError as exc:

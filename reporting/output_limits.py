@@ -12,7 +12,9 @@ outputs in place (the stored notebook keeps all of them):
 - each cut leaves a visible note in the report: "Output truncated: ...".
 
 Beyond ``hard_bytes`` of output the run is not exported at all: it ends ``failed`` with
-reason ``output_limit`` (``OutputLimitExceeded``) and its notebook is kept.
+reason ``output_limit`` (``OutputLimitExceeded``) and its notebook is kept. The execution
+already stops keeping outputs past that much (reporting/execution.py), so a runaway notebook
+cannot fill the worker's memory either.
 
 A successful ``sys.exit(0)`` (papermill treats it as success) leaves no "SystemExit" box.
 """
@@ -26,7 +28,7 @@ import nbformat
 
 from reporting.errors import ReportbookError
 
-TRUNCATED_CLASS = "output-truncated"
+OUTPUT_EXCEEDED_KEY = "reportbook_output_exceeded"  # set by reporting.execution while running
 _TEXT_MIMETYPES = ("text/plain", "text/html", "text/markdown", "text/latex")
 
 
@@ -125,7 +127,7 @@ def _cut(text: str, lines: int, chars: int) -> str:
 def bound_outputs(nb: nbformat.NotebookNode, limits: OutputLimits) -> int:
     """Bound `nb`'s outputs for a report, in place (see the module). Returns how many cells
     were cut. Raises OutputLimitExceeded beyond the hard limit."""
-    total = output_size(nb)
+    total = max(output_size(nb), nb.metadata.get(OUTPUT_EXCEEDED_KEY) or 0)
     if total > limits.hard_bytes:
         raise OutputLimitExceeded(total, limits.hard_bytes)
     cut_cells, used, report_full = 0, 0, False

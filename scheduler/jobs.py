@@ -128,6 +128,7 @@ class TaskRun:
                     kernel_name=kernel,
                     on_cell=monitor.on_cell,
                     km=km,
+                    max_output_bytes=self.settings.output_hard_limit_bytes,
                 )
             except (NotebookFailed, NotebookInterrupted) as stopped:
                 return self._stopped(task, stopped.notebook, stopped, monitor, timings)

@@ -60,6 +60,11 @@ def test_a_notebook_that_becomes_unreadable_is_reread(tmp_path, notebooks_dir):
     assert isinstance(catalog.list()[0], UnavailableNotebook)
 
 
+def test_the_catalog_reads_the_parameters_cell_not_a_stale_injected_one(notebooks_dir):
+    (msg,) = NotebookCatalog(notebooks_dir).get("stale_injected").parameters
+    assert (msg.name, msg.default, msg.nullable, msg.help) == ("msg", None, True, "a message")
+
+
 def test_a_kernel_that_is_not_installed_makes_the_notebook_unavailable(notebooks_dir):
     catalog = NotebookCatalog(notebooks_dir)
     with pytest.raises(InvalidInput) as raised:

@@ -153,7 +153,8 @@ def test_beyond_the_hard_limit_the_run_fails_output_limit_and_keeps_its_notebook
     task = run.tasks.get(task_id)
     assert task["error"]["reason"] == "output_limit" and "10,000" in task["error"]["evalue"]
     assert [a["kind"] for a in task["artifacts"]] == ["notebook"]
-    assert "line 1999 of the huge output" in _printed(_notebook(run, task_id))
+    kept = _printed(_notebook(run, task_id))  # what came before the limit; no more
+    assert "line 0 of the huge output" in kept and "line 1999 of the huge output" not in kept
 
 
 def test_an_export_failure_is_failed_export_with_the_notebook_downloadable(settings, client,
@@ -217,3 +218,11 @@ def test_another_installed_kernel_runs_the_notebook_under_the_pooled_worker(
     finally:
         kill_tree(worker.pid)
         assert not psutil.pid_exists(worker.pid) or psutil.Process(worker.pid).status() == "zombie"
+
+
+def test_a_queued_notebook_that_cannot_run_fails_saying_why(run):
+    task_id = _queued(run, "unknown_kernel")  # queued as if it had been fine at submit time
+    assert run.run(task_id) == "failed"
+    error = run.tasks.get(task_id)["error"]
+    assert error["ename"] == "NotebookUnavailable"
+    assert "'reportbook-no-such-kernel' is not installed" in error["evalue"]
