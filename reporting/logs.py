@@ -31,6 +31,19 @@ PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs
 ]
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Warnings every report raises and nothing can act on; an operator's log stays readable.
+EXPECTED = re.compile(
+    r"Anchor defined twice"  # WeasyPrint: headings repeated across cells share an anchor
+    r"|HarfBuzz-Subset"  # WeasyPrint: pip wheels subset fonts with fontTools, as intended
+    r"|Could not destroy zmq context"  # jupyter_client: a kernel client collected at exit
+)
+
+
+class ExpectedNoise(logging.Filter):
+    """Drops the expected warnings above (EXPECTED)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno < logging.ERROR and EXPECTED.search(str(record.msg)))
 
 
 class Redactor(logging.Filter):
@@ -99,6 +112,7 @@ def configure_logging(settings: Any = None, level: str = "INFO") -> None:
         )
         known = [s.get_secret_value() for s in (settings.master_key, settings.api_key_pepper) if s]
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ExpectedNoise())
     handler.addFilter(Redactor(known))
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     handler.formatter.converter = time.gmtime  # type: ignore[union-attr]

@@ -62,7 +62,9 @@ def new_snapshot(
     created_by: str,
     run_at: dt.datetime | None = None,
     previous_snapshot_id: str | None = None,
+    weekly: bool = True,
 ) -> dict[str, Any]:
+    """A scheduled snapshot; `weekly`: when it ends, the next week's is scheduled."""
     snapshot_id = str(ObjectId())
     return {
         "_id": snapshot_id,
@@ -97,6 +99,7 @@ def new_snapshot(
         "previous_snapshot_id": previous_snapshot_id,
         "compared_with": None,
         "next_snapshot_id": None,
+        "weekly": weekly,
         "error": None,
         "artifacts": [],
     }
@@ -143,6 +146,16 @@ class SnapshotRepository:
 
     def count_for_product(self, product_id: str) -> int:
         return self.collection.count_documents({"product_id": product_id})
+
+    def has_weekly_series(self, product_id: str) -> bool:
+        """Whether a snapshot of the product that will schedule the next week's is waiting or
+        under way (snapshots made before `weekly` existed all did)."""
+        active = [SnapshotStatus.scheduled.value, SnapshotStatus.running.value,
+                  SnapshotStatus.aggregating.value]  # fmt: skip
+        found = self.collection.find(
+            {"product_id": product_id, "status": {"$in": active}}, {"weekly": 1}
+        )
+        return any(s.get("weekly", True) for s in found)
 
     def due_ids(self, now: dt.datetime) -> list[str]:
         query = {"status": SnapshotStatus.scheduled.value, "run_at": {"$lte": now}}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -63,7 +64,10 @@ class PooledKernel:
         # cancelled run's kernel is killed by the job), and the pid may be reused by then.
         if self._process is not None and self._process.is_running():
             kill_tree(self.pid)
-        self.connection_file.unlink(missing_ok=True)
+        if self.connection_file.parent.name.startswith("reportbook-kernel-"):
+            shutil.rmtree(self.connection_file.parent, ignore_errors=True)  # and its sockets
+        else:
+            self.connection_file.unlink(missing_ok=True)
 
 
 class KernelTemplate:
@@ -102,9 +106,11 @@ class KernelTemplate:
     def fork(self) -> PooledKernel:
         """A new kernel, already importing nothing: the template did."""
         process = self._started()
-        fd, path = tempfile.mkstemp(prefix="reportbook-kernel-", suffix=".json")
-        os.close(fd)
-        write_connection_file(path)
+        # IPC sockets in a private folder, not TCP on localhost: no other user can connect,
+        # and the kernel has no reason to warn about unencrypted TCP.
+        folder = Path(tempfile.mkdtemp(prefix="reportbook-kernel-"))
+        path = str(folder / "kernel.json")
+        write_connection_file(path, transport="ipc", ip=str(folder / "k"))
         assert process.stdin is not None
         process.stdin.write(json.dumps({"connection_file": path}) + "\n")
         process.stdin.flush()

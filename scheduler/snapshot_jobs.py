@@ -292,13 +292,17 @@ class SnapshotRun:
         finished_at = utcnow()
         nxt = None
         product = self.products.get(snapshot["product_id"])
-        if product is not None:
-            start, end = following_week(snapshot)
-            nxt = self.snapshots.insert(new_snapshot(
-                product, start, end, snapshot["created_by"],
-                run_at=finished_at + RECUR_AFTER, previous_snapshot_id=snapshot_id,
-            ))  # fmt: skip
-            changes.update(next_snapshot_id=nxt["_id"], next_run_at=nxt["run_at"])
+        if product is not None and snapshot.get("weekly", True):
+            try:
+                start, end = following_week(snapshot)
+                nxt = self.snapshots.insert(new_snapshot(
+                    product, start, end, snapshot["created_by"],
+                    run_at=finished_at + RECUR_AFTER, previous_snapshot_id=snapshot_id,
+                ))  # fmt: skip
+            except (ValueError, OverflowError) as exc:  # no next week (the calendar's end)
+                log.warning("snapshot %s: no next week scheduled: %s", snapshot_id, exc)
+            else:
+                changes.update(next_snapshot_id=nxt["_id"], next_run_at=nxt["run_at"])
         ended = self.snapshots.move(snapshot_id, from_, to, finished_at=finished_at, **changes)
         if ended is None and nxt is not None:
             self.snapshots.delete(nxt["_id"])
@@ -318,8 +322,13 @@ def advance_snapshots(run: SnapshotRun) -> int:
                 run, snapshot, cutoff
             ):
                 moved += 1
-        except Exception:
+        except Exception as exc:  # a step that raises ends failed, not running forever
             log.exception("snapshot %s: could not move it on", snapshot["_id"])
+            try:
+                run._fail(snapshot["_id"], "chunks", {"reason": "internal",
+                          "message": f"{type(exc).__name__}: {exc}"})  # fmt: skip
+            except Exception:  # the store is down too: the next round tries again
+                log.exception("snapshot %s: its failure not recorded yet", snapshot["_id"])
     for snapshot in run.snapshots.with_status(SnapshotStatus.aggregating):
         job = aggregate_job_id(snapshot["_id"])
         try:

@@ -132,3 +132,94 @@ def test_a_cancelled_occurrence_of_a_series_shows_no_next_run(client, auth, pid)
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled" and cancelled.json()["next_run_at"] is None
     assert client.get(f"/v1/tasks/{task['id']}", headers=auth).json()["next_run_at"] is None
+
+
+def _with_research(settings) -> dict:
+    from reporting.research import ResearchRepository
+    from reporting.sample_data import sample_research
+
+    product = make_product(settings)
+    ResearchRepository(open_store(settings).db).save(product["_id"], sample_research(), "t")
+    return product
+
+
+def test_one_weekly_snapshot_series_per_product_unless_asked(client, auth, settings):
+    from reporting.snapshots import SnapshotRepository, SnapshotStatus
+    from scheduler.snapshot_jobs import SnapshotRun
+
+    product = _with_research(settings)
+    later = (utcnow() + dt.timedelta(days=1)).isoformat()
+    body = {"product_id": product["_id"], "run_at": later}
+    made = [client.post("/v1/snapshots", headers=auth, json=body) for _ in range(3)]
+    made.append(client.post("/v1/snapshots?weekly=true", headers=auth, json=body))
+    assert [r.status_code for r in made] == [201] * 4, [r.text for r in made]
+    snapshots = SnapshotRepository(open_store(settings).db)
+    weekly = [snapshots.get(r.json()["id"])["weekly"] for r in made]
+    assert weekly == [True, False, False, True]  # three requests: still one series
+
+    run = SnapshotRun(settings)
+    try:  # ending them: only the weekly ones schedule the next week's
+        for r in made[:2]:
+            snapshots.move(r.json()["id"], SnapshotStatus.scheduled, SnapshotStatus.running,
+                           started_at=utcnow())  # fmt: skip
+            run._fail(r.json()["id"], "prompts", {"reason": "error", "message": "test"})
+        series, one_off = (snapshots.get(r.json()["id"]) for r in made[:2])
+        assert series["next_snapshot_id"] is not None and one_off["next_snapshot_id"] is None
+    finally:
+        run.close()
+
+
+def test_a_snapshot_at_the_end_of_the_calendar_ends_failed_not_running_forever(settings):
+    from reporting.snapshots import SnapshotRepository, SnapshotStatus, new_snapshot
+    from scheduler.snapshot_jobs import SnapshotRun, advance_snapshots
+
+    product = _with_research(settings)
+    snapshots = SnapshotRepository(open_store(settings).db)
+    # Stored before dates were bounded: its next week would be past year 9999.
+    old = snapshots.insert(new_snapshot(product, dt.date(9999, 12, 25), dt.date(9999, 12, 31),
+                                        "t", utcnow()))  # fmt: skip
+    snapshots.move(old["_id"], SnapshotStatus.scheduled, SnapshotStatus.running,
+                   started_at=utcnow() - dt.timedelta(hours=1))  # fmt: skip
+    run = SnapshotRun(settings)
+    try:
+        assert advance_snapshots(run) == 1  # its start job is gone: the round fails it
+    finally:
+        run.close()
+    ended = snapshots.get(old["_id"])
+    assert ended["status"] == "failed" and ended["error"]["reason"] == "lost"
+    assert ended["next_snapshot_id"] is None
+
+
+def test_expected_warnings_are_silenced_and_others_kept(settings, capsys):
+    import logging
+
+    import nbformat
+
+    from reporting.export import export_report
+    from reporting.logs import configure_logging
+
+    configure_logging(settings)
+    cells = [nbformat.v4.new_markdown_cell("# Same heading\n\ntext") for _ in range(2)]
+    export_report(nbformat.v4.new_notebook(cells=cells))  # a real PDF: WeasyPrint warns
+    logging.getLogger("weasyprint").warning("a warning that matters")
+    log = capsys.readouterr().err
+    assert "a warning that matters" in log
+    for noise in ("Anchor defined twice", "HarfBuzz-Subset", "Could not destroy zmq context"):
+        assert noise not in log
+
+
+def test_pooled_kernels_talk_over_private_ipc_sockets_not_tcp(tmp_path):
+    import json
+
+    from scheduler.kernel_pool import KernelTemplate
+
+    template = KernelTemplate(tmp_path)
+    try:
+        kernel = template.fork()
+        connection = json.loads(kernel.connection_file.read_text())
+        assert connection["transport"] == "ipc"
+        assert connection["ip"].startswith(str(kernel.connection_file.parent))
+        kernel.discard()
+        assert not kernel.connection_file.parent.exists()  # the sockets' folder too
+    finally:
+        template.stop()

@@ -35,12 +35,23 @@ def _bad_product(product_id: str, message: str) -> InvalidInput:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SnapshotOut)
 def create_snapshot(
-    body: SnapshotCreate, context: Context, principal: Writer, scope: CurrentScope
-) -> SnapshotOut:
+    body: SnapshotCreate,
+    context: Context,
+    principal: Writer,
+    scope: CurrentScope,
+    weekly: Annotated[
+        bool | None,
+        Query(description="Schedule the next week's when it ends. Default: only if the "
+              "product has no weekly series yet (one series per product); true starts "
+              "another series, false makes a one-off"),
+    ] = None,
+) -> SnapshotOut:  # fmt: skip
     """Run a product's snapshot pipeline for a period (default: the last 7 whole days):
     prompts from the product research, scrape, one notebook task per brand, then one PDF
     with what changed since the previous snapshot. The next one is scheduled 7 days after
-    it ends. Due now: launched at once; later: launched by the scheduler's tick."""
+    it ends, unless the product already has a weekly series (then this one is a one-off;
+    `?weekly=true` starts another series). Due now: launched at once; later: launched by the
+    scheduler."""
     product = context.products.get(body.product_id)
     if product is None or not scope.sees_product(body.product_id):
         raise _bad_product(body.product_id, f"no product {body.product_id!r}")
@@ -48,8 +59,10 @@ def create_snapshot(
         raise _bad_product(body.product_id, "the product has no research yet: PUT "
                            f"/v1/products/{product['_id']}/research first")  # fmt: skip
     assert body.start is not None and body.end is not None  # filled in by the model
+    if weekly is None:
+        weekly = not context.snapshots.has_weekly_series(product["_id"])
     snapshot = context.snapshots.insert(
-        new_snapshot(product, body.start, body.end, principal.id, body.run_at)
+        new_snapshot(product, body.start, body.end, principal.id, body.run_at, weekly=weekly)
     )
     if snapshot["run_at"] <= utcnow():
         launch(context.snapshots, context.queue, snapshot["_id"])
