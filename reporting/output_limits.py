@@ -9,7 +9,8 @@ outputs in place (the stored notebook keeps all of them):
   Markdown) that does not fit is left out whole; images do not count here;
 - per report: at most ``report_bytes`` of outputs in all (text and images); once reached,
   the outputs of later cells are left out (markdown cells stay);
-- each cut leaves a visible note in the report: "Output truncated: ...".
+- each cut leaves a visible note in the report: "Output truncated: ...";
+- stderr does not count (reports leave it out).
 
 Beyond ``hard_bytes`` of output the run is not exported at all: it ends ``failed`` with
 reason ``output_limit`` (``OutputLimitExceeded``) and its notebook is kept. The execution
@@ -139,10 +140,13 @@ def bound_outputs(nb: nbformat.NotebookNode, limits: OutputLimits) -> int:
             continue
         kept, chars, lines, cut = [], 0, 0, False
         outputs = [o for o in _coalesced(cell.outputs) if not is_clean_exit(o)]
-        shown = sum(_text_size(o)[0] for o in outputs)
+        shown = sum(_text_size(o)[0] for o in outputs if o.get("name") != "stderr")
         for output in outputs:
             if cut:
                 break
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                kept.append(output)  # not in the report (the exporter leaves stderr out)
+                continue
             size, (n_chars, n_lines) = _size(output), _text_size(output)
             if used + size > limits.report_bytes:
                 report_full = True
