@@ -36,6 +36,7 @@ from pydantic import (
 from reporting.date_bounds import BoundedDate
 from reporting.errors import InvalidInput, NotFound
 from reporting.parameter_inference import ANY, Declared, declared_parameters
+from reporting.product_context import RESERVED_PARAMETER
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,9 @@ class NotebookSpec:
     description: str
     parameters: list[Parameter] = field(default_factory=list)
     timeout_seconds: int | None = None  # overrides TASK_TIMEOUT_SECONDS for this notebook
+    # Declares the reserved `product` parameter: the worker injects the task's product
+    # (reporting/product_context.py); clients never set it.
+    binds_product: bool = False
     kernel: str | None = None  # the notebook's kernelspec name; None: KERNEL_NAME
 
     def validate(self, values: Any, loc: tuple[str, ...] = ("body", "parameters")) -> dict:
@@ -101,6 +105,10 @@ class NotebookSpec:
             raise InvalidInput(
                 [{"loc": list(loc), "msg": "must be an object", "type": "dict_type"}]
             )
+        if RESERVED_PARAMETER in values:
+            raise InvalidInput([{"loc": [*loc, RESERVED_PARAMETER], "type": "reserved",
+                                 "msg": "reserved: a run reads the data of the task's "
+                                        "product_id, set by the worker"}])  # fmt: skip
         fields: dict[str, Any] = {}
         for p in self.parameters:
             annotation = Literal[tuple(p.enum)] if p.enum else TYPES[p.type]
@@ -207,8 +215,11 @@ def load_spec(path: Path) -> NotebookSpec:
         path=path,
         title=str(meta.get("title") or path.stem.replace("_", " ").capitalize()),
         description=str(meta.get("description") or ""),
-        parameters=[_parameter(p, declared.get(p.name)) for p in found],
+        parameters=[
+            _parameter(p, declared.get(p.name)) for p in found if p.name != RESERVED_PARAMETER
+        ],
         timeout_seconds=timeout,
+        binds_product=any(p.name == RESERVED_PARAMETER for p in found),
         kernel=kernelspec.get("name") or None,
     )
 

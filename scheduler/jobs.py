@@ -32,6 +32,7 @@ from reporting.export_runner import ExportFailed, ExportStopped, export_in_child
 from reporting.lifecycle import Outcome, end_attempt, failure
 from reporting.notebooks import NotebookCatalog, NotebookSpec
 from reporting.output_limits import OutputLimitExceeded, bound_outputs
+from reporting.product_context import RESERVED_PARAMETER, NoProductData, context_for
 from reporting.products import ProductRepository
 from reporting.result_cache import cache_key
 from reporting.settings import Settings, load_settings
@@ -110,6 +111,14 @@ class TaskRun:
             error = failure("error", "NotebookUnavailable", exc.errors[0]["msg"])
             return Outcome(TaskStatus.failed, error, [], timings)
         product = self.products.get(task["product_id"])  # named on the title page
+        parameters = dict(task["parameters"])
+        if spec.binds_product:  # the task's product, whatever the stored parameters say
+            if product is None:
+                error = failure("no_data", "NoProductData", f"product {task['product_id']!r} "
+                                "no longer exists")  # fmt: skip
+                return Outcome(TaskStatus.failed, error, [], timings)
+            context = context_for(self.store.db, product)
+            parameters[RESERVED_PARAMETER] = context.as_parameter()
         # The inputs as this run sees them, before it reads any (reporting/result_cache.py).
         key = cache_key(spec.path, task["parameters"], product, self.versions) if product else None
         monitor = RunMonitor(
@@ -123,7 +132,7 @@ class TaskRun:
             try:
                 run = execute(
                     spec,
-                    task["parameters"],
+                    parameters,
                     Path(tmp) / "notebook.ipynb",
                     kernel_name=kernel,
                     on_cell=monitor.on_cell,
@@ -212,7 +221,8 @@ class TaskRun:
                             cell_index=running)  # fmt: skip
             return Outcome(TaskStatus.failed, error, saved, timings)
         if isinstance(stopped, NotebookFailed):
-            return Outcome(TaskStatus.failed, {"reason": "error", **stopped.error}, saved, timings)
+            reason = "no_data" if stopped.error["ename"] == NoProductData.__name__ else "error"
+            return Outcome(TaskStatus.failed, {"reason": reason, **stopped.error}, saved, timings)
         assert isinstance(stopped, NotebookInterrupted)
         error = failure("kernel_died", type(stopped.cause).__name__, str(stopped.cause),
                         cell_index=running)  # fmt: skip
