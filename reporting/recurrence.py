@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 INTERVAL = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 MIN_INTERVAL = dt.timedelta(minutes=1)
+MAX_INTERVAL = dt.timedelta(days=366)  # a longer one would step out of the dates a task may have
 
 
 class Anchor(StrEnum):
@@ -34,7 +35,10 @@ def parse_interval(text: str) -> dt.timedelta:
     match = INTERVAL.match(text)
     if not match:
         raise ValueError(f"{text!r} is not an interval like 90s, 30m, 1h, 7d or 2w")
-    interval = dt.timedelta(seconds=int(match[1]) * UNITS[match[2]])
+    seconds = int(match[1]) * UNITS[match[2]]
+    if seconds > MAX_INTERVAL.total_seconds():  # before timedelta, which overflows
+        raise ValueError(f"interval {text[:40]!r} is longer than {MAX_INTERVAL.days} days")
+    interval = dt.timedelta(seconds=seconds)
     if interval < MIN_INTERVAL:
         raise ValueError(f"interval {text!r} is shorter than {MIN_INTERVAL}")
     return interval

@@ -68,6 +68,13 @@ def test_run_at_outside_2000_to_2100_is_a_422_naming_it(client, auth, pid, extra
     assert RANGE in error["msg"] or "ISO 8601" in error["msg"]
 
 
+@pytest.mark.parametrize("every", ["999999999999d", "9999999w", "367d", "1" + "0" * 5000 + "s"])
+def test_a_recurrence_longer_than_a_year_is_a_422(client, auth, pid, every):
+    response = _task(client, auth, pid, recurrence={"every": every})
+    _error(response, "body", "recurrence", "every")
+    assert len(response.content) < 5_000
+
+
 def test_run_at_at_the_edges_of_the_range(client, auth, pid):
     for run_at in ("2100-12-31T23:00:00+00:00", "2099-06-01T00:00:00-12:00"):
         assert _task(client, auth, pid, run_at=run_at).status_code == 201
