@@ -208,3 +208,21 @@ def test_api_key_lists_are_scoped_to_their_caller(client):
     everything = {"admin-svc", "svc-restricted", "svc-user", "svc-admin", "alice-1", "alice-2",
                   "bob-1"}  # fmt: skip
     assert names(admin) == everything and names(services["admin"]) == everything
+
+
+@pytest.mark.parametrize("captured_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"])
+def test_n8n_rows_are_bounded_too(settings, monkeypatch, captured_at):
+    from fastapi.testclient import TestClient
+
+    from reporting.settings import load_settings
+    from service.main import create_app
+    from tests.conftest import make_product
+
+    monkeypatch.setenv("N8N_INBOUND_SECRET", "inbound-secret-0123456789")
+    with TestClient(create_app(load_settings())) as inbound:
+        product = make_product(settings)
+        row = {"brand": "Brevio", "source": "reddit", "mentions": 4, "captured_at": captured_at}
+        response = inbound.post("/v1/inbound/n8n/sov",
+                                headers={"X-Reportbook-Secret": "inbound-secret-0123456789"},
+                                json={"product_id": product["_id"], "rows": [row]})  # fmt: skip
+        assert RANGE in _error(response, "body", "rows", 0, "captured_at")["msg"]

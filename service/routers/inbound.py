@@ -14,9 +14,10 @@ from tempfile import SpooledTemporaryFile
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reporting.access import Principal, Role
+from reporting.date_bounds import BoundedDatetime
 from reporting.errors import InvalidInput, NotFound, ReportbookError, Unauthenticated
 from reporting.ingestion import IngestionSource, IngestionStatus, actor
 from reporting.reddit_import import CONTENT_TYPES, DumpFormat
@@ -69,7 +70,9 @@ class SovRowIn(BaseModel):
     query: str | None = Field(default=None, max_length=500)
     mentions: int = Field(ge=0, strict=True, description="Mentions counted (an integer >= 0)")
     url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
-    captured_at: AwareDatetime = Field(description="When it was counted, with a time zone")
+    captured_at: BoundedDatetime = Field(
+        description="When it was counted, with a time zone (years 2000-2100)"
+    )
 
 
 class SovDeliveryIn(BaseModel):
