@@ -17,7 +17,7 @@ import signal
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import Worker
+from rq import Worker, worker_registration
 
 from reporting.processes import die_with_parent
 from reporting.queue import RUN_TASK, task_of_job
@@ -51,12 +51,15 @@ class ReportWorker(Worker):
         if (
             pipeline is None
             and self.birth_date is not None
-            and not self.connection.exists(self.key)
+            and not self.connection.sismember(self.redis_workers_keys, self.key)
         ):
             # Redis was restarted without this worker's record: register again, or no one
             # (/readiness, RQ's registry cleanup) would know the worker is alive.
             log.warning("Redis lost the record of worker %s: registering it again", self.name)
-            self.register_birth()
+            with self.connection.pipeline() as again:
+                again.hset(self.key, mapping=self.serialize())
+                worker_registration.register(self, again)
+                again.execute()
         super().heartbeat(timeout, pipeline)
 
     def main_work_horse(self, job: Any, queue: Any) -> None:

@@ -178,8 +178,10 @@ def run_scheduler(settings: Settings, stop: threading.Event) -> None:
                 elif count := tick(tasks, queue):  # the timer: what fell due since
                     log.info("enqueued %d task(s) at their due time", count)
                 until = _next_wake(tasks, next_round)
+            except RedisError as exc:  # Redis down or restarting: expected, said in one line
+                log.warning("scheduler round not finished, Redis unavailable: %s", exc)
             except Exception:
-                # A failed round (store or Redis down) must not end the scheduler.
+                # A failed round (store down, a bug) must not end the scheduler.
                 log.exception("scheduler round failed")
             timer.wait(until)
     finally:
