@@ -32,7 +32,7 @@ from reporting.export import (
     report_title,
     table_classes,
 )
-from reporting.sample_data import SAMPLE_PRODUCT_NAME, seed_sample_data
+from reporting.sample_data import SAMPLE_PRODUCT_NAME, seed_sample_data, seed_sample_product
 from reporting.settings import load_settings
 from reporting.store import open_store
 from tests.conftest import ROOT, TEST_MONGODB_URI, fresh_database
@@ -213,6 +213,7 @@ def sample_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, bytes]
             patch.setenv(name, value)
         store = open_store(load_settings())
         try:
+            seed_sample_product(store.db)  # the notebook's default `product` slug names it
             seed_sample_data(store.db)
         finally:
             store.close()

@@ -54,12 +54,14 @@ def sample_report(data_dir: Path) -> tuple[str, bytes, list[float]]:
         SAMPLE_PRODUCT_NAME,
         SAMPLE_START,
         seed_sample_data,
+        seed_sample_product,
     )
     from reporting.settings import load_settings
     from reporting.store import open_store
 
     store = open_store(load_settings())
     try:
+        seed_sample_product(store.db)  # the notebook's default `product` slug names it
         seed_sample_data(store.db)
     finally:
         store.close()
