@@ -36,7 +36,7 @@ FIREBASE_CLI = ROOT / "node_modules/.bin/firebase"
 PROJECT_ID = "demo-reportbook"  # "demo-" projects never reach Google
 API_KEY = "fake-api-key"
 EMULATOR_HOST_ENV = "FIREBASE_AUTH_EMULATOR_HOST"
-START_TIMEOUT_SECONDS = 60
+START_TIMEOUT_SECONDS = 180  # ~10 s idle; minutes on a loaded 2-core machine
 
 
 @dataclass(frozen=True)
