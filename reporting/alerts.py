@@ -51,7 +51,10 @@ class AlertGate:
             self._key(group, "gate"), 1, nx=True, px=max(1, int(self.interval * 1000))
         ):
             return int(self.redis.getdel(count) or 0)
-        self.redis.pipeline().incr(count).expire(count, COUNT_TTL).execute()
+        pipe = self.redis.pipeline()  # redis>=6 types incr() on a pipeline as int: no chaining
+        pipe.incr(count)
+        pipe.expire(count, COUNT_TTL)
+        pipe.execute()
         return None
 
 
