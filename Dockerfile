@@ -23,10 +23,11 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone: this layer is rebuilt only when they change.
-COPY pyproject.toml ./
+# Dependencies first, from pyproject.toml and the lock alone: this layer is rebuilt only when
+# they change. The versions are the ones in constraints.txt (`make lock`), as for make setup and CI.
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
-    && pip install --no-cache-dir -r requirements.txt
+    && pip install --no-cache-dir -c constraints.txt -r requirements.txt
 
 # Then the project itself (no dev extras), not editable: the runtime stage gets no sources.
 COPY README.md ./
