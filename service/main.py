@@ -10,12 +10,13 @@ from fastapi import FastAPI
 from reporting.logs import configure_logging, request_id_middleware
 from reporting.settings import Settings, load_settings
 from reporting.telemetry import init_sentry
-from service import errors
+from service import errors, web
 from service.context import AppContext
 from service.routers import (
     admin,
     api_keys,
     audit,
+    events,
     folders,
     health,
     inbound,
@@ -60,7 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.context.close()
 
-    app = FastAPI(title="Reportbook", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Reportbook",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )  # fmt: skip  (service/web.py serves them offline)
     errors.register(app)
     app.middleware("http")(request_id_middleware)
     for module in (
@@ -79,14 +87,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         snapshots,
         pdf,
         audit,
+        events,
         inbound,
     ):
         app.include_router(module.router, responses=_V1_ERRORS if module in V1 else None)
+    web.register(app)  # last: the app's catch-all must not shadow the API
     return app
 
 
 V1 = (admin, users, api_keys, folders, products, raw, research, notebooks, tasks, queue, snapshots,
-      pdf, audit)  # fmt: skip
+      pdf, audit, events)  # fmt: skip
 _V1_ERRORS: dict[int | str, dict] = {
     401: {"model": ErrorOut, "description": "Missing or invalid credentials (`code` says why)"},
     403: {"model": ErrorOut, "description": "Your role does not allow this"},
