@@ -311,6 +311,13 @@ class TaskRepository:
                        "evalue": "cancelled before it started", "cell_index": None}},
         )  # fmt: skip
 
+    def forget_next_run(self, task_id: str, next_task_id: str) -> dict[str, Any] | None:
+        """The occurrence `next_task_id` of the series was cancelled: `task_id`, which named
+        it as next, shows no next run any more."""
+        return self._transition(
+            {"task_id": task_id, "next_task_id": next_task_id}, {"$set": {"next_run_at": None}}
+        )
+
     def request_cancel(self, task_id: str) -> dict[str, Any] | None:
         """Ask the worker running `task_id` to stop it."""
         return self._transition(

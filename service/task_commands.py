@@ -140,6 +140,8 @@ def cancel(
             context.queue.remove(task)
         except RedisError as exc:  # a worker skips a cancelled task's job: it is cancelled
             log.warning("task %s cancelled; its job stays in Redis for now: %s", task_id, exc)
+        if cancelled.get("previous_task_id"):  # the series ends: no next run shown before
+            context.tasks.forget_next_run(cancelled["previous_task_id"], task_id)
         context.audit.record(principal, "task.cancelled", "task", task_id)
         return cancelled, False
     requested = context.tasks.request_cancel(task_id)

@@ -31,21 +31,21 @@ def _admin(client: TestClient) -> dict[str, str]:
 def test_an_unhandled_error_is_a_json_500_with_the_request_id_also_in_the_log(settings, capsys):
     app = create_app(settings)
 
-    @app.get("/boom")
+    @app.post("/boom")  # not GET: the web console's SPA fallback answers any GET path
     def boom() -> None:
         raise RuntimeError("a bug")
 
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/boom", headers={"X-Request-ID": "req-500-test"})
+        response = client.post("/boom", headers={"X-Request-ID": "req-500-test"})
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/json"
     assert response.json()["request_id"] == "req-500-test"
     assert response.headers["X-Request-ID"] == "req-500-test"
     log = capsys.readouterr().err
-    line = next(x for x in log.splitlines() if "unhandled error on GET /boom" in x)
+    line = next(x for x in log.splitlines() if "unhandled error on POST /boom" in x)
     assert "request=req-500-test" in line
     assert "RuntimeError: a bug" in log
-    assert "GET /boom -> 500" in log  # the access line too
+    assert "POST /boom -> 500" in log  # the access line too
 
 
 def test_redis_down_after_the_store_changed_is_503_and_recovery_completes_it(
@@ -223,3 +223,23 @@ def test_pooled_kernels_talk_over_private_ipc_sockets_not_tcp(tmp_path):
         assert not kernel.connection_file.parent.exists()  # the sockets' folder too
     finally:
         template.stop()
+
+
+def test_cancelling_the_next_occurrence_clears_the_next_run_the_last_one_showed(
+    client, auth, pid, settings
+):
+    from reporting.lifecycle import Outcome, end_attempt
+    from reporting.tasks import TaskStatus, new_task
+
+    db = open_store(settings).db
+    tasks = TaskRepository(db)
+    product = ProductRepository(db).get(pid)
+    first = tasks.insert(new_task("broken", {}, "t", utcnow(), product_id=pid,
+                                  folder_id=product["folder_id"],
+                                  recurrence={"every": "7d"}))  # fmt: skip
+    tasks.queue(first["_id"])
+    ended = end_attempt(tasks, tasks.start(first["_id"], "w"), Outcome(TaskStatus.success))
+    assert ended["next_run_at"] is not None  # the week after, shown on the run that ended
+    cancelled = client.post(f"/v1/tasks/{ended['next_task_id']}/cancel", headers=auth)
+    assert cancelled.status_code == 200 and cancelled.json()["next_run_at"] is None
+    assert client.get(f"/v1/tasks/{first['_id']}", headers=auth).json()["next_run_at"] is None

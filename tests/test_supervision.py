@@ -230,3 +230,45 @@ def test_a_crash_loop_is_given_up_reported_in_readiness_and_the_api_stays(crash_
     product.process.wait(10)
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert alive == [], [(p.pid, p.name()) for p in alive]
+
+
+def test_a_signal_to_makes_own_pid_stops_the_product(tmp_path, notebooks_dir):
+    """make waits on its child and passes on neither SIGINT nor SIGHUP sent to its own pid:
+    `reportbook run --exit-with-parent` (the Makefile's `run`) notices and stops."""
+    import subprocess
+    import sys
+
+    from reporting.processes import free_port
+
+    port = free_port()
+    (tmp_path / "Makefile").write_text(
+        f"run:\n\t{sys.executable} -m reporting.cli run --exit-with-parent --workers 1 "
+        f"--port {port}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "MASTER_KEY"}}
+    env.update(REPORTBOOK_DATA_DIR=str(tmp_path / "var"), MONGODB_URI=TEST_MONGODB_URI,
+               MONGODB_DATABASE=fresh_database(), REPORTBOOK_NOTEBOOKS_DIR=str(notebooks_dir),
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))  # fmt: skip
+    with open(tmp_path / "make.log", "w") as log:
+        make = subprocess.Popen(["make", "-f", str(tmp_path / "Makefile"), "run"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthcheck"), 180, "the product")
+        children = psutil.Process(make.pid).children(recursive=True)
+        assert any("reporting.cli" in " ".join(c.cmdline()) for c in children)
+        os.kill(make.pid, signal.SIGHUP)  # to make alone, as a closed terminal's shell would
+        make.wait(60)
+        gone, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == [], [(p.pid, p.name()) for p in alive]
+        assert "the parent process" in (tmp_path / "make.log").read_text()
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+            make.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.TransportError:
+        return False
