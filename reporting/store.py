@@ -76,6 +76,9 @@ def _private_files(settings: Settings) -> None:
     folder = private_dir(settings.embedded_db_dir)
     os.umask(os.umask(0o077) | 0o077)
     for path in folder.rglob("*"):
-        mode = path.stat().st_mode
-        if mode & 0o077:
-            path.chmod(0o700 if path.is_dir() else stat.S_IMODE(mode) & 0o600)
+        try:
+            mode = path.stat().st_mode
+            if mode & 0o077:
+                path.chmod(0o700 if path.is_dir() else stat.S_IMODE(mode) & 0o600)
+        except FileNotFoundError:  # SQLite's -wal/-shm come and go as other processes close
+            continue
