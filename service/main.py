@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         inbound,
     ):
         app.include_router(module.router, responses=_V1_ERRORS if module in V1 else None)
-    web.register(app)  # last: the app's catch-all must not shadow the API
+    web.register(app, settings)  # last: the app's catch-all must not shadow the API
     return app
 
 

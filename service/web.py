@@ -6,6 +6,8 @@
   `web/dist/docs-assets/`, so they work offline (FastAPI's defaults load from a CDN).
 - CORS for the origins in `CORS_ORIGINS` (comma-separated), for the app deployed on its own
   (Vercel) against this API.
+- `/config.json`: what the app needs at run time to offer Firebase sign-in (the project, the
+  web API key, the Auth emulator when one is configured); nothing secret.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reporting.settings import Settings
+
 DEFAULT_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 ASSETS = "/docs-assets"
 # Paths the app never answers with index.html: the API, its schema and docs, the probes.
-NOT_APP = {"v1", "openapi.json", "docs", "redoc", "healthcheck", "readiness"}
+NOT_APP = {"v1", "openapi.json", "docs", "redoc", "healthcheck", "readiness", "config.json"}
 
 
 class WebSettings(BaseSettings):
@@ -29,15 +33,25 @@ class WebSettings(BaseSettings):
 
     cors_origins: str = ""  # CORS_ORIGINS: e.g. https://reportbook.vercel.app,http://localhost:5173
     web_dist_dir: Path = DEFAULT_DIST  # WEB_DIST_DIR: the built app
+    firebase_web_api_key: str = ""  # FIREBASE_WEB_API_KEY: the Firebase project's web API key
+    firebase_auth_domain: str = ""  # FIREBASE_AUTH_DOMAIN: e.g. <project>.firebaseapp.com
 
     @property
     def origins(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
 
-def register(app: FastAPI, settings: WebSettings | None = None) -> None:
+def register(app: FastAPI, api_settings: Settings, settings: WebSettings | None = None) -> None:
     """Docs, CORS and the app; call after the API routers so theirs match first."""
     settings = settings or WebSettings()
+    firebase = None
+    if api_settings.firebase_project_id:
+        firebase = {
+            "projectId": api_settings.firebase_project_id,
+            "apiKey": settings.firebase_web_api_key or "emulator-api-key",
+            "authDomain": settings.firebase_auth_domain or None,
+            "authEmulatorHost": api_settings.firebase_auth_emulator_host,
+        }
     dist = settings.web_dist_dir.resolve()
     if settings.origins:
         app.add_middleware(
@@ -47,6 +61,10 @@ def register(app: FastAPI, settings: WebSettings | None = None) -> None:
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
             expose_headers=["Content-Disposition", "X-Request-ID"],
         )
+
+    @app.get("/config.json", include_in_schema=False)
+    def web_config() -> dict:
+        return {"firebase": firebase}
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:

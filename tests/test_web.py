@@ -3,6 +3,7 @@
 folder, a product and a key through the UI, a user requesting a report through the generated
 form and watching it over Server-Sent Events, a restricted key, a revoked key.
 
+Firebase sign-up and sign-in run against the real Auth emulator (tests/firebase_emulator.py).
 Needs the built app (`make web`) and /usr/bin/chromium (`make chromium`); `make test` does both.
 Screenshots of the main pages go to docs/web/.
 """
@@ -31,7 +32,7 @@ expect.set_options(timeout=30_000)  # a loaded 2-core machine: pages may take se
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, notebooks_dir):
+def live(tmp_path_factory, notebooks_dir, firebase_emulator):
     assert (ROOT / "web" / "dist" / "index.html").is_file(), "build the app first: make web"
     data_dir = tmp_path_factory.mktemp("web")
     with (
@@ -43,6 +44,7 @@ def live(tmp_path_factory, notebooks_dir):
             SCHEDULER_INTERVAL_SECONDS="1",
             MONGODB_URI=TEST_MONGODB_URI,
             MONGODB_DATABASE=fresh_database(),
+            FIREBASE_PROJECT_ID=firebase_emulator.project_id,  # and the exported emulator host
         ) as (base, _),
         httpx.Client(base_url=base, timeout=60) as client,
     ):
@@ -62,12 +64,26 @@ def browser() -> Browser:
 
 
 @pytest.fixture
-def page(browser: Browser, live):
-    context = browser.new_context(viewport={"width": 1100, "height": 760}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+def new_page(browser: Browser, live):
+    contexts = []
+
+    def make() -> Page:
+        context = browser.new_context(
+            viewport={"width": 1100, "height": 760}, accept_downloads=True
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page) -> Page:
+    return new_page()
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -214,3 +230,35 @@ def test_a_revoked_key_is_signed_out(page: Page, live):
     expect(page.get_by_role("alert")).to_contain_text("no longer valid", timeout=30_000)
     expect(page.get_by_label("API key")).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('reportbook.token')") is None
+
+
+def test_firebase_sign_up_a_grant_from_the_admin_then_sign_in(page: Page, new_page, live):
+    email, password = "reader@example.com", "a-long-password-1"
+    page.goto(live["base"] + "/")
+    email_form = page.locator("form", has=page.get_by_label("Email"))
+    email_form.get_by_label("Email").fill(email)
+    email_form.get_by_label("Password").fill(password)
+    email_form.get_by_role("button", name="Create account").click()
+    expect(page.locator(".who")).to_have_text(f"{email} · user")
+    expect(page.get_by_text("Nothing is shared with you yet.")).to_be_visible()
+
+    admin = new_page()
+    sign_in(admin, live["base"], live["admin"])
+    admin.get_by_role("link", name="Users").click()
+    row = admin.locator("tr", has_text=email)
+    row.get_by_role("button", name="show").click()
+    row.get_by_label("Add grant").select_option(label="Folder: Acme")
+    row.get_by_role("button", name="Grant").click()
+    expect(row.get_by_role("status")).to_have_text("Granted.")
+    expect(row.locator("li")).to_have_count(1)
+    shot(admin, "users")
+
+    page.get_by_role("button", name="Sign out").click()
+    email_form.get_by_label("Email").fill(email)
+    email_form.get_by_label("Password").fill("not-the-password")
+    email_form.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text(re.compile("password|credential"))
+    email_form.get_by_label("Password").fill(password)
+    email_form.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Acme")).to_be_visible()
+    expect(page.get_by_role("link", name="Widget")).to_be_visible()

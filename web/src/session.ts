@@ -1,5 +1,6 @@
 // Who is signed in: the bearer token (an API key or a Firebase ID token) in sessionStorage.
 import { signal } from "./signal";
+import { firebaseSignOut, refreshIdToken } from "./firebase";
 import { api, setToken, startEvents, stopEvents, whenUnauthorized, type Me } from "./api/client";
 
 const KEY = "reportbook.token";
@@ -23,6 +24,7 @@ export async function signIn(token: string, refresh?: () => Promise<string | nul
 }
 
 export function signOut(message = ""): void {
+  void firebaseSignOut();
   sessionStorage.removeItem(KEY);
   stopEvents();
   setToken(null);
@@ -45,7 +47,7 @@ whenUnauthorized(() => {
 
 export async function restore(): Promise<void> {
   const saved = sessionStorage.getItem(KEY);
-  if (saved) await signIn(saved);
+  if (saved) await signIn(saved, saved.startsWith("rb_") ? undefined : refreshIdToken);
 }
 
 export const isAdmin = (): boolean => me.get()?.role === "admin";

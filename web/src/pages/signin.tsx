@@ -1,6 +1,6 @@
 // Sign in: paste an API key, or an email and password through Firebase (when configured).
-import { useState } from "preact/hooks";
-import { firebaseConfigured, firebaseSignIn } from "../firebase";
+import { useEffect, useState } from "preact/hooks";
+import { firebaseSignIn, loadFirebaseConfig, refreshIdToken } from "../firebase";
 import { notice, signIn } from "../session";
 import { ErrorBox, Section } from "../ui";
 
@@ -10,6 +10,8 @@ export function SignIn() {
   const [password, setPassword] = useState("");
   const [error, setError] = useState("");
   const text = notice.use();
+  const [firebaseConfigured, setFirebaseConfigured] = useState(false);
+  useEffect(() => void loadFirebaseConfig().then((c) => setFirebaseConfigured(c !== null)), []);
   return (
     <main class="signin">
       <h1>Reportbook</h1>
@@ -29,7 +31,8 @@ export function SignIn() {
           <form onSubmit={async (e) => {
             e.preventDefault();
             const submitter = (e as SubmitEvent).submitter as HTMLButtonElement | null;
-            setError((await firebaseSignIn(email, password, submitter?.value === "signup")) ?? "");
+            const result = await firebaseSignIn(email, password, submitter?.value === "signup");
+            setError(result.token ? ((await signIn(result.token, refreshIdToken)) ?? "") : (result.error ?? ""));
           }}>
             <label for="email">Email</label>
             <input id="email" type="email" autoComplete="username" value={email} onInput={(e) => setEmail(e.currentTarget.value)} required />
