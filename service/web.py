@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
@@ -95,7 +96,13 @@ def register(app: FastAPI, api_settings: Settings, settings: WebSettings | None 
             cache = (
                 "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
             )
-            return FileResponse(target, headers={"Cache-Control": cache})
+            headers = {"Cache-Control": cache, "Vary": "Accept-Encoding"}
+            packed = target.with_name(target.name + ".gz")
+            if "gzip" in request.headers.get("accept-encoding", "") and packed.is_file():
+                media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+                headers["Content-Encoding"] = "gzip"
+                return FileResponse(packed, media_type=media_type, headers=headers)
+            return FileResponse(target, headers=headers)
         index = dist / "index.html"
         if not index.is_file() or path.startswith(("assets/", "docs-assets/")):
             raise HTTPException(404, f"Not Found{'' if index.is_file() else ' (run make web)'}")

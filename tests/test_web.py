@@ -201,6 +201,23 @@ def test_user_requests_a_report_watches_it_and_downloads_the_pdf(page: Page, liv
     shot(page, "product")
 
 
+def test_markdown_to_pdf_with_a_live_preview(page: Page, live):
+    sign_in(page, live["base"], live["state"]["analyst"])
+    page.get_by_role("link", name="Markdown to PDF").click()
+    page.get_by_label("Title").fill("Weekly note")
+    page.get_by_label("Markdown").fill("# Espresso findings\n\nShare **up** <b>raw</b>")
+    preview = page.get_by_label("preview")
+    expect(preview.get_by_role("heading", name="Espresso findings")).to_be_visible()
+    expect(preview).to_contain_text("<b>raw</b>")  # raw HTML shown as text, as in the PDF
+    page.get_by_label("Markdown").fill("")
+    page.get_by_role("button", name="Make PDF").click()
+    expect(page.get_by_role("alert")).to_contain_text("markdown")  # the server's 422
+    page.get_by_label("Markdown").fill("# Espresso findings\n\nShare **up**")
+    page.get_by_role("button", name="Make PDF").click()
+    expect(page.locator("iframe[title='PDF']")).to_have_attribute("src", re.compile(r"^blob:"))
+    shot(page, "markdown-pdf")
+
+
 def test_restricted_key_sees_no_write_controls_nor_other_folders(page: Page, live):
     state = live["state"]
     assert "viewer" in state, "needs the admin test's key"

@@ -1,6 +1,7 @@
 // Copies Swagger UI and ReDoc from node_modules into dist/docs-assets/: the API serves /docs
 // and /redoc from there, so they work without the internet (no CDN).
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,3 +22,12 @@ const redoc = resolve(out, "redoc.standalone.js");
 const patched = readFileSync(redoc, "utf8").replaceAll("https://cdn.redoc.ly/redoc/logo-mini.svg", "/favicon.svg");
 if (patched.includes("cdn.redoc.ly")) throw new Error("redoc.standalone.js still refers to cdn.redoc.ly");
 writeFileSync(redoc, patched);
+
+// Precompressed copies: the API sends file.gz to a browser that accepts gzip.
+for (const folder of ["assets", "docs-assets"]) {
+  for (const name of readdirSync(resolve(web, "dist", folder))) {
+    if (!/\.(js|css|svg)$/.test(name)) continue;
+    const file = resolve(web, "dist", folder, name);
+    writeFileSync(`${file}.gz`, gzipSync(readFileSync(file), { level: 9 }));
+  }
+}
