@@ -279,3 +279,34 @@ def test_firebase_sign_up_a_grant_from_the_admin_then_sign_in(page: Page, new_pa
     email_form.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Acme")).to_be_visible()
     expect(page.get_by_role("link", name="Widget")).to_be_visible()
+
+
+def test_cors_allows_only_the_configured_origins(settings, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    monkeypatch.setenv("CORS_ORIGINS", "https://console.example.com, http://localhost:5173/")
+    with TestClient(create_app(settings)) as client:
+        asked = {"Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}  # fmt: skip
+        allowed = client.options(
+            "/v1/tasks", headers={"Origin": "https://console.example.com", **asked}
+        )
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://console.example.com"
+        refused = client.options("/v1/tasks", headers={"Origin": "https://evil.example", **asked})
+        assert refused.status_code == 400
+        assert "access-control-allow-origin" not in refused.headers
+        read = client.get("/healthcheck", headers={"Origin": "http://localhost:5173"})
+        assert read.headers["access-control-allow-origin"] == "http://localhost:5173"
+
+
+def test_events_need_credentials_and_a_visible_product(client, auth):
+    assert client.get("/v1/events").status_code == 401
+    missing = client.get("/v1/events", params={"product_id": "nope"}, headers=auth)
+    assert missing.status_code == 404
+    assert "nope" in missing.json()["detail"]
+    assert "/v1/events" not in client.get("/openapi.json").json()["paths"]
+    assert client.get("/v1/not-an-endpoint", headers=auth).status_code == 404
+    assert client.get("/config.json").json() == {"firebase": None}
