@@ -201,6 +201,25 @@ def test_user_requests_a_report_watches_it_and_downloads_the_pdf(page: Page, liv
     shot(page, "product")
 
 
+def test_a_failed_run_shows_the_failing_cell_and_error(page: Page, live):
+    state = live["state"]
+    made = live["client"].post("/v1/tasks", headers=bearer(state["analyst"]), json={
+        "notebook": "broken", "product_id": state["widget"], "parameters": {"label": "web"},
+        "retry": {"max_attempts": 1}})  # fmt: skip
+    assert made.status_code == 201, made.text
+    sign_in(page, live["base"], state["analyst"])
+    page.goto(f"{live['base']}/tasks/{made.json()['id']}")
+    expect(page.locator("h1 .badge")).to_have_text("failed", timeout=RUN_TIMEOUT)
+    error = page.locator("section", has=page.get_by_role("heading", name="Error"))
+    expect(error).to_contain_text("ZeroDivisionError")
+    expect(error).to_contain_text("ratio = 1 / divisor")  # the failing cell's source
+    expect(page.get_by_role("button", name="Download NOTEBOOK")).to_be_visible()
+    expect(page.locator("iframe")).to_have_count(0)
+    attempts = page.locator("section", has=page.get_by_role("heading", name="Attempts"))
+    expect(attempts.locator("tbody tr")).to_have_count(1)
+    expect(attempts).to_contain_text("ZeroDivisionError")
+
+
 def test_markdown_to_pdf_with_a_live_preview(page: Page, live):
     sign_in(page, live["base"], live["state"]["analyst"])
     page.get_by_role("link", name="Markdown to PDF").click()
