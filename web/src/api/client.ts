@@ -45,7 +45,7 @@ export function describeError(error: unknown): { message: string; fields: FieldE
       const key = item.loc.filter((p) => p !== "body").join(".");
       fields[key] = fields[key] ? `${fields[key]}; ${item.msg}` : item.msg;
     }
-    return { message: "Please correct the fields marked below.", fields };
+    return { message: "Please correct the fields marked above.", fields };
   }
   return { message: typeof detail === "string" ? detail : "The request failed.", fields: {} };
 }

@@ -38,13 +38,19 @@ function GrantForm(props: { onSubmit: (grant: Schemas["GrantIn"]) => Promise<str
   );
 }
 
+function resourceName(resources: ReturnType<typeof useResources>[0], g: Schemas["GrantIn"]): string {
+  const list = g.type === "folder" ? resources?.folders : resources?.products;
+  return list?.find((r) => r.id === g.resource_id)?.name ?? g.resource_id;
+}
+
 function UserGrants({ uid }: { uid: string }) {
   const [grants, , reload] = useLoad(async () => must(await api.GET("/v1/users/{uid}/grants", { params: { path: { uid } } })), [uid]);
+  const [resources] = useResources();
   return (
     <div>
       <ul class="list">
         {grants?.map((g) => (
-          <li key={g.id}>{g.type} <code>{g.resource_id}</code>{" "}
+          <li key={g.id}>{g.type} {resourceName(resources, g)}{" "}
             <button type="button" class="link" onClick={async () => {
               await api.DELETE("/v1/users/{uid}/grants/{grant_id}", { params: { path: { uid, grant_id: g.id } } });
               reload();
@@ -95,6 +101,8 @@ export function Users() {
 
 export function Keys() {
   const [keys, error, reload] = useLoad(async () => must(await api.GET("/v1/api-keys")), []);
+  const [resources] = useResources();
+  const nameOf = (g: Schemas["GrantIn"]) => resourceName(resources, g);
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("user");
   const [secret, setSecret] = useState("");
@@ -145,7 +153,7 @@ export function Keys() {
           {keys?.map((k) => (
             <tr key={k.id} data-key={k.name}>
               <td>{k.name}</td><td>{k.role}</td><td><code>{k.prefix}</code></td>
-              <td>{k.grants === null ? "owner's" : k.grants.map((g) => `${g.type} ${g.resource_id}`).join(", ")}</td>
+              <td>{k.grants === null ? "owner's" : k.grants.map((g) => `${g.type} ${nameOf(g)}`).join(", ")}</td>
               <td>{when(k.last_used_at)}</td>
               <td>{k.revoked_at ? `revoked ${when(k.revoked_at)}` : (
                 <button type="button" onClick={async () => {

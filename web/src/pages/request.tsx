@@ -120,7 +120,7 @@ export function RequestForm(props: { productId: string; onCreated: () => void })
             </div>
           );
         })}
-        <details>
+        <details open={Object.keys(errors).some((k) => k.startsWith("run_at") || k.startsWith("recurrence")) || undefined}>
           <summary>Schedule</summary>
           <div class="field">
             <label for="run_at">Run at</label>
