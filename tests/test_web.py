@@ -5,12 +5,14 @@ form and watching it over Server-Sent Events, a restricted key, a revoked key.
 
 Firebase sign-up and sign-in run against the real Auth emulator (tests/firebase_emulator.py).
 Needs the built app (`make web`) and /usr/bin/chromium (`make chromium`); `make test` does both.
-Screenshots of the main pages go to docs/web/.
+Screenshots of the main pages go to docs/web/ with WEB_SCREENSHOTS=docs/web.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -23,7 +25,9 @@ from tests.conftest import TEST_MONGODB_URI, fresh_database
 from tests.pdf_checks import pdf_words
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "docs" / "web"
+# Screenshots of the main pages: into docs/web/ (committed, shown in the README) when
+# WEB_SCREENSHOTS=docs/web is set, else into a temporary folder (a run leaves the tree alone).
+SHOTS = Path(os.environ.get("WEB_SCREENSHOTS") or Path(tempfile.gettempdir()) / "reportbook-web")
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
