@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -18,6 +17,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from reporting.settings import read_or_create_secret
 
 PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
@@ -74,14 +75,7 @@ def redis_server_binary() -> str:
 def _redis_password(directory: Path) -> str:
     """The private Redis's password, made once (mode 0600) and kept beside its data, so a
     restarted server (same directory) takes the same one and its clients reconnect."""
-    path = directory / "redis.password"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(24) + "\n")
-    return path.read_text().strip()
+    return read_or_create_secret(directory / "redis.password")
 
 
 def start_redis(

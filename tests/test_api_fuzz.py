@@ -13,11 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
-from reporting.processes import running_product
-from tests.conftest import TEST_MONGODB_URI, fresh_database
+from tests.live import live_product
 
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "3")
 SEED = os.environ.get("FUZZ_SEED", "20261202")
@@ -27,31 +25,20 @@ ST = Path(sys.executable).with_name("st")
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, notebooks_dir):
-    data_dir = tmp_path_factory.mktemp("fuzz")
-    with (
-        running_product(
-            data_dir / "var",
-            data_dir / "run.log",
-            workers=1,
-            REPORTBOOK_NOTEBOOKS_DIR=str(notebooks_dir),
-            N8N_INBOUND_SECRET=INBOUND_SECRET,  # the inbound endpoints are fuzzed too
-            MONGODB_URI=TEST_MONGODB_URI,
-            MONGODB_DATABASE=fresh_database(),
-        ) as (base, _),
-        httpx.Client(base_url=base, timeout=60) as client,
-    ):
-        master = (data_dir / "var" / "master.key").read_text().strip()
-        made = client.post("/v1/admin/api-keys", headers={"X-Master-Key": master},
-                           json={"name": "fuzz-admin", "role": "admin"})  # fmt: skip
-        assert made.status_code == 201, made.text
-        admin = made.json()["key"]
+    with live_product(
+        tmp_path_factory.mktemp("fuzz"),
+        notebooks_dir,
+        workers=1,
+        N8N_INBOUND_SECRET=INBOUND_SECRET,  # the inbound endpoints are fuzzed too
+    ) as live:
+        client, admin = live.client, live.admin_key("fuzz-admin")
         folder = client.get("/v1/folders", headers={"Authorization": f"Bearer {admin}"}).json()
         user = client.post("/v1/api-keys", headers={"Authorization": f"Bearer {admin}"}, json={
             "name": "fuzz-user", "role": "user", "service": True,
             "grants": [{"type": "folder", "resource_id": folder[0]["id"]}]})  # fmt: skip
         assert user.status_code == 201, user.text
-        yield {"base": base, "keys": {"admin": admin, "user": user.json()["key"]},
-               "dir": data_dir, "log": data_dir / "run.log"}  # fmt: skip
+        yield {"base": live.base, "keys": {"admin": admin, "user": user.json()["key"]},
+               "log": live.log}  # fmt: skip
 
 
 @pytest.mark.parametrize("who", ["user", "admin"])

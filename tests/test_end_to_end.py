@@ -16,9 +16,8 @@ import psutil
 import pytest
 from pypdf import PdfReader
 
-from reporting.processes import running_product
 from reporting.sample_data import SAMPLE_BRANDS, SAMPLE_PRODUCT_NAME
-from tests.conftest import TEST_MONGODB_URI, fresh_database
+from tests.live import live_product
 from tests.pdf_checks import pdf_words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,33 +26,15 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def product(tmp_path_factory, notebooks_dir):
-    data_dir = tmp_path_factory.mktemp("product")
-    with (
-        running_product(
-            data_dir / "var",
-            data_dir / "run.log",
-            workers=2,
-            REPORTBOOK_NOTEBOOKS_DIR=str(notebooks_dir),
-            SCHEDULER_INTERVAL_SECONDS="1",
-            MONGODB_URI=TEST_MONGODB_URI,
-            MONGODB_DATABASE=fresh_database(),
-        ) as (base, process),
-        httpx.Client(base_url=base, timeout=30) as client,
-    ):
-        yield {"client": client, "process": process, "data": data_dir / "var",
-               "log": data_dir / "run.log"}  # fmt: skip
+    folder = tmp_path_factory.mktemp("product")
+    with live_product(folder, notebooks_dir, timeout=30, SCHEDULER_INTERVAL_SECONDS="1") as live:
+        yield {"client": live.client, "process": live.process, "data": live.data,
+               "log": live.log, "live": live}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def auth(product) -> dict[str, str]:
-    master = (product["data"] / "master.key").read_text().strip()
-    response = product["client"].post(
-        "/v1/admin/api-keys",
-        headers={"X-Master-Key": master},
-        json={"name": "e2e", "role": "admin"},
-    )
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['key']}"}
+    return {"Authorization": f"Bearer {product['live'].admin_key('e2e')}"}
 
 
 @pytest.fixture(scope="module")

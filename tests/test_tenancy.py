@@ -13,14 +13,12 @@ import json
 import time
 from pathlib import Path
 
-import httpx
 import nbformat
 import pytest
 
 from reporting.notebooks import NotebookCatalog, NotebookSpec
-from reporting.processes import running_product
 from reporting.product_context import RESERVED_PARAMETER
-from tests.conftest import TEST_MONGODB_URI, fresh_database
+from tests.live import live_product
 from tests.pdf_checks import pdf_words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,23 +33,9 @@ SAMPLE_MARKERS = ("Brevio", "Caffora", "Vellaro", "r/espresso")
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, notebooks_dir):
-    data_dir = tmp_path_factory.mktemp("tenancy")
-    with (
-        running_product(
-            data_dir / "var",
-            data_dir / "run.log",
-            workers=2,
-            REPORTBOOK_NOTEBOOKS_DIR=str(notebooks_dir),
-            MONGODB_URI=TEST_MONGODB_URI,
-            MONGODB_DATABASE=fresh_database(),
-        ) as (base, _),
-        httpx.Client(base_url=base, timeout=60) as client,
-    ):
-        master = (data_dir / "var" / "master.key").read_text().strip()
-        made = client.post("/v1/admin/api-keys", headers={"X-Master-Key": master},
-                           json={"name": "admin", "role": "admin"})  # fmt: skip
-        assert made.status_code == 201, made.text
-        admin = {"Authorization": f"Bearer {made.json()['key']}"}
+    with live_product(tmp_path_factory.mktemp("tenancy"), notebooks_dir) as live:
+        client = live.client
+        admin = {"Authorization": f"Bearer {live.admin_key()}"}
         ids = {}
         for folder, product, data in [
             ("Client A", "Acme Grinders", "acme_grinders.jsonl"),

@@ -16,12 +16,10 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from reporting.processes import running_product
-from tests.conftest import TEST_MONGODB_URI, fresh_database
+from tests.live import live_product
 from tests.pdf_checks import pdf_words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,25 +36,14 @@ expect.set_options(timeout=30_000)  # a loaded 2-core machine: pages may take se
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, notebooks_dir, firebase_emulator):
     assert (ROOT / "web" / "dist" / "index.html").is_file(), "build the app first: make web"
-    data_dir = tmp_path_factory.mktemp("web")
-    with (
-        running_product(
-            data_dir / "var",
-            data_dir / "run.log",
-            workers=2,
-            REPORTBOOK_NOTEBOOKS_DIR=str(notebooks_dir),
-            SCHEDULER_INTERVAL_SECONDS="1",
-            MONGODB_URI=TEST_MONGODB_URI,
-            MONGODB_DATABASE=fresh_database(),
-            FIREBASE_PROJECT_ID=firebase_emulator.project_id,  # and the exported emulator host
-        ) as (base, _),
-        httpx.Client(base_url=base, timeout=60) as client,
-    ):
-        master = (data_dir / "var" / "master.key").read_text().strip()
-        made = client.post("/v1/admin/api-keys", headers={"X-Master-Key": master},
-                           json={"name": "web-admin", "role": "admin"})  # fmt: skip
-        assert made.status_code == 201, made.text
-        yield {"base": base, "client": client, "admin": made.json()["key"], "state": {}}
+    with live_product(
+        tmp_path_factory.mktemp("web"),
+        notebooks_dir,
+        SCHEDULER_INTERVAL_SECONDS="1",
+        FIREBASE_PROJECT_ID=firebase_emulator.project_id,  # and the exported emulator host
+    ) as live:
+        yield {"base": live.base, "client": live.client, "admin": live.admin_key("web-admin"),
+               "state": {}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
