@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import sentry_sdk
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -56,9 +57,10 @@ async def unhandled_error(request: Request, call_next: Callable[[Request], Await
     inside the request-id one), answered as a JSON 500 carrying the same id."""
     try:
         return await call_next(request)
-    except Exception:
+    except Exception as exc:
         rid = request_id.get()
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        sentry_sdk.capture_exception(exc)  # answered here, so Sentry's own hook never sees it
         return JSONResponse(
             {"detail": "internal error; quote the request id when reporting it",
              "request_id": rid}, status_code=500,

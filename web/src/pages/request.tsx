@@ -42,11 +42,16 @@ export function RequestForm(props: { productId: string; onCreated: () => void })
   }, [notebooks]);
   useEffect(() => {
     if (!name) return;
+    let chosen = true; // until another notebook is chosen: its answer may arrive first
     void api.GET("/v1/notebooks/{name}", { params: { path: { name } } }).then(({ data }) => {
+      if (!chosen) return;
       setSpec(data ?? null);
       setValues(Object.fromEntries((data?.parameters ?? []).map((p) => [p.name, initial(p)])));
       setErrors({});
     });
+    return () => {
+      chosen = false;
+    };
   }, [name]);
 
   const submit = async (e: Event) => {
